@@ -1,0 +1,1 @@
+"""Consulting CRM: importers, database access and the crm command."""

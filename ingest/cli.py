@@ -1,0 +1,132 @@
+"""The crm command: a thin layer over the library that prints tables and turns errors into lines."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ingest import db
+from ingest.errors import CrmError, ExitCode
+
+EXIT_CODES_HELP = (
+    "Exit codes: 0 ok; 1 unexpected error (a bug: please report it with the traceback); "
+    "2 bad command line; 3 a problem you can fix (the message says how); "
+    "4 import loaded but rows were rejected; 5 a file failed and loaded nothing; "
+    "6 dbt build failed; 7 another run holds the lock."
+)
+
+console = Console()
+err_console = Console(stderr=True)
+
+app = typer.Typer(
+    name="crm",
+    help="Consulting CRM: a PostgreSQL system of record, importers and dbt analytics.\n\n"
+    + EXIT_CODES_HELP,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(
+    help="The database: create the schema, see where it is and what it holds.\n\n"
+    + EXIT_CODES_HELP,
+    no_args_is_help=True,
+)
+app.add_typer(db_app, name="db")
+
+
+@app.command("demo")
+def demo() -> None:
+    """Start the database (embedded unless DATABASE_URL is set), apply the schema, show status."""
+    db_init()
+    db_status()
+
+
+@db_app.command("init")
+def db_init() -> None:
+    """Apply schema.sql (safe to run again: an existing database keeps every row)."""
+    target = db.resolve_target()
+    with db.connect(target) as conn:
+        before = db.schema_version(conn)
+        version = db.apply_schema(conn)
+    if before == version:
+        console.print(f"Schema version {version} already applied at {target.where}; nothing to do.")
+    else:
+        console.print(f"[green]Schema version {version} applied[/] at {target.where}.")
+
+
+@db_app.command("status")
+def db_status() -> None:
+    """Show where the database is, its PostgreSQL version, schema version and row counts."""
+    target = db.resolve_target()
+    with db.connect(target) as conn:
+        server_version = conn.execute("show server_version").fetchone()
+        version = db.schema_version(conn)
+        counts: list[tuple[str, int]] = []
+        if version is not None:
+            for table_name in db.PUBLIC_TABLES:
+                row = conn.execute(f"select count(*) from public.{table_name}").fetchone()
+                counts.append((table_name, int(row[0]) if row else 0))
+    summary = Table(show_header=False, box=None, pad_edge=False)
+    summary.add_row("Database", target.where)
+    summary.add_row("PostgreSQL", str(server_version[0]) if server_version else "?")
+    summary.add_row(
+        "Schema version", str(version) if version is not None else "not applied (run: crm db init)"
+    )
+    console.print(summary)
+    if counts:
+        table = Table(title="Rows per table")
+        table.add_column("table")
+        table.add_column("rows", justify="right")
+        for table_name, count in counts:
+            table.add_row(table_name, f"{count:,}")
+        console.print(table)
+
+
+@db_app.command("url")
+def db_url() -> None:
+    """Print the connection URI (for psql, dbt or a BI tool)."""
+    target = db.resolve_target()
+    if target.kind == "env":
+        parts = db.libpq_environment(target) or {}
+        console.print(
+            "Using the PG* variables from the environment; libpq reads them directly."
+            + (f" {parts}" if parts else "")
+        )
+        return
+    print(target.conninfo)
+
+
+@db_app.command("stop")
+def db_stop() -> None:
+    """Stop the embedded PostgreSQL (it starts again on the next command)."""
+    target = db.resolve_target(start=False)
+    if target.kind != "embedded" or target.data_dir is None:
+        raise CrmError(
+            "crm db stop only stops the embedded server; this session uses "
+            f"{target.where} (unset DATABASE_URL and the PG* variables to use the embedded one)."
+        )
+    if db.stop_embedded_server(target.data_dir):
+        console.print(f"Stopped the embedded PostgreSQL in {target.data_dir / 'pgdata'}.")
+    else:
+        console.print("The embedded PostgreSQL was not running.")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the crm command: run the app and map user errors to one line and a code."""
+    try:
+        app(args=argv, prog_name="crm")
+    except CrmError as exc:
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        return int(exc.exit_code)
+    except SystemExit as exc:  # click ends every run this way, with the command's exit code
+        if exc.code is None:
+            return int(ExitCode.OK)
+        return exc.code if isinstance(exc.code, int) else int(ExitCode.BUG)
+    return int(ExitCode.OK)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

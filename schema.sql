@@ -1,0 +1,404 @@
+-- Consulting CRM: the operational schema (the system of record).
+--
+-- Apply with `crm db init` (or `psql -f schema.sql`). The file is re-appliable: on a database that
+-- already has this version it changes nothing and keeps every row, so it is safe to run on every
+-- deploy. Every statement below is written to be idempotent (IF NOT EXISTS, CREATE OR REPLACE, or a
+-- DO block that checks the catalog first). A future version adds its changes at the end, guarded the
+-- same way, and records itself in ingest.schema_version.
+--
+-- It runs unchanged on Supabase, on a plain PostgreSQL 15+ and on the embedded server.
+
+set local client_min_messages = warning;
+
+create schema if not exists ingest;
+comment on schema ingest is
+    'Import audit trail: batches and rejected rows. Not exposed to the REST API.';
+
+-- ---------------------------------------------------------------------------------------------
+-- Roles. Supabase already has anon, authenticated and service_role; elsewhere we create them so
+-- that the same grants and policies apply everywhere. All are NOLOGIN: people log in as their own
+-- roles and are granted membership.
+-- ---------------------------------------------------------------------------------------------
+do $roles$
+begin
+    if not exists (select from pg_catalog.pg_roles where rolname = 'anon') then
+        create role anon nologin;
+    end if;
+    if not exists (select from pg_catalog.pg_roles where rolname = 'authenticated') then
+        create role authenticated nologin;
+    end if;
+    if not exists (select from pg_catalog.pg_roles where rolname = 'service_role') then
+        create role service_role nologin bypassrls;
+    end if;
+    if not exists (select from pg_catalog.pg_roles where rolname = 'powerbi_reader') then
+        create role powerbi_reader nologin;
+    end if;
+end
+$roles$;
+
+-- ---------------------------------------------------------------------------------------------
+-- Enumerations. Every status is an enum so a typo cannot enter the data from any path.
+-- ---------------------------------------------------------------------------------------------
+do $types$
+begin
+    if to_regtype('public.lead_status') is null then
+        create type public.lead_status as enum (
+            'new', 'contacted', 'qualified', 'unqualified', 'converted'
+        );
+    end if;
+    if to_regtype('public.project_stage') is null then
+        create type public.project_stage as enum (
+            'qualification', 'proposal', 'negotiation', 'won', 'lost'
+        );
+    end if;
+    if to_regtype('public.delivery_status') is null then
+        create type public.delivery_status as enum (
+            'not_started', 'active', 'on_hold', 'completed', 'cancelled'
+        );
+    end if;
+    if to_regtype('public.activity_type') is null then
+        create type public.activity_type as enum ('email', 'call', 'meeting', 'note', 'task');
+    end if;
+    if to_regtype('public.activity_direction') is null then
+        create type public.activity_direction as enum ('inbound', 'outbound');
+    end if;
+    if to_regtype('public.activity_status') is null then
+        create type public.activity_status as enum ('open', 'completed', 'cancelled');
+    end if;
+    if to_regtype('ingest.batch_status') is null then
+        create type ingest.batch_status as enum ('running', 'loaded', 'failed');
+    end if;
+end
+$types$;
+
+-- ---------------------------------------------------------------------------------------------
+-- Import audit trail.
+-- ---------------------------------------------------------------------------------------------
+create table if not exists ingest.schema_version (
+    version integer primary key,
+    description text not null,
+    applied_at timestamptz not null default now()
+);
+
+create table if not exists ingest.import_batches (
+    import_batch_id bigint generated always as identity primary key,
+    file_name text not null,
+    file_sha256 text not null constraint import_batches_sha256_format
+        check (file_sha256 ~ '^[0-9a-f]{64}$'),
+    file_size_bytes bigint constraint import_batches_file_size_nonnegative
+        check (file_size_bytes >= 0),
+    profile text,
+    entity text,
+    encoding text,
+    status ingest.batch_status not null default 'running',
+    is_dry_run boolean not null default false,
+    rows_read integer not null default 0,
+    rows_blank integer not null default 0,
+    rows_inserted integer not null default 0,
+    rows_updated integer not null default 0,
+    rows_unchanged integer not null default 0,
+    rows_rejected integer not null default 0,
+    message text,
+    started_at timestamptz not null default now(),
+    finished_at timestamptz,
+    constraint import_batches_counts_nonnegative check (
+        least(rows_read, rows_blank, rows_inserted, rows_updated, rows_unchanged, rows_rejected) >= 0
+    ),
+    constraint import_batches_finished_after_start check (finished_at >= started_at)
+);
+create index if not exists import_batches_sha256_idx on ingest.import_batches (file_sha256);
+
+create table if not exists ingest.rejected_rows (
+    rejected_row_id bigint generated always as identity primary key,
+    import_batch_id bigint not null
+        references ingest.import_batches (import_batch_id) on delete cascade,
+    row_number integer not null constraint rejected_rows_row_number_positive
+        check (row_number > 0),
+    column_name text,
+    raw_value text,
+    reason_code text not null constraint rejected_rows_reason_code_format
+        check (reason_code ~ '^[a-z][a-z0-9_]*$'),
+    message text not null,
+    raw_row jsonb,
+    created_at timestamptz not null default now()
+);
+create index if not exists rejected_rows_import_batch_id_idx
+    on ingest.rejected_rows (import_batch_id);
+
+-- ---------------------------------------------------------------------------------------------
+-- Shared trigger: keep updated_at honest. The WHEN clause on each trigger skips updates that
+-- change nothing, so an idempotent re-import does not touch updated_at.
+-- ---------------------------------------------------------------------------------------------
+create or replace function ingest.set_updated_at()
+returns trigger
+language plpgsql
+set search_path = ''
+as $fn$
+begin
+    new.updated_at := pg_catalog.now();
+    return new;
+end
+$fn$;
+revoke all on function ingest.set_updated_at() from public;
+
+-- ---------------------------------------------------------------------------------------------
+-- Accounts: client organisations (Salesforce Account).
+-- ---------------------------------------------------------------------------------------------
+create table if not exists public.accounts (
+    account_id uuid primary key default gen_random_uuid(),
+    name text not null constraint accounts_name_not_blank check (btrim(name) <> ''),
+    domain text constraint accounts_domain_format
+        check (domain ~ '^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+$'),
+    website text,
+    industry text,
+    phone text,
+    street text,
+    city text,
+    state text,
+    postal_code text,
+    country text,
+    annual_revenue numeric(14, 2) constraint accounts_annual_revenue_nonnegative
+        check (annual_revenue >= 0),
+    employee_count integer constraint accounts_employee_count_nonnegative
+        check (employee_count >= 0),
+    description text,
+    external_id text constraint accounts_external_id_key unique,
+    source text not null default 'manual',
+    import_batch_id bigint
+        references ingest.import_batches (import_batch_id) on delete set null,
+    created_at timestamptz not null default now(),
+    updated_at timestamptz not null default now()
+);
+comment on table public.accounts is 'Client organisations. Maps to the Salesforce Account object.';
+create unique index if not exists accounts_domain_lower_key on public.accounts (lower(domain));
+create index if not exists accounts_name_lower_idx on public.accounts (lower(name));
+create index if not exists accounts_import_batch_id_idx on public.accounts (import_batch_id);
+
+-- ---------------------------------------------------------------------------------------------
+-- Contacts: people at accounts (Salesforce Contact).
+-- ---------------------------------------------------------------------------------------------
+create table if not exists public.contacts (
+    contact_id uuid primary key default gen_random_uuid(),
+    account_id uuid not null references public.accounts (account_id) on delete restrict,
+    first_name text,
+    last_name text,
+    email text constraint contacts_email_format check (email ~ '^[^@[:space:]]+@[^@[:space:]]+\.[^@[:space:]]+$'),
+    title text,
+    department text,
+    phone text,
+    mobile_phone text,
+    linkedin_url text,
+    city text,
+    country text,
+    has_opted_out_of_email boolean not null default false,
+    description text,
+    external_id text constraint contacts_external_id_key unique,
+    source text not null default 'manual',
+    import_batch_id bigint
+        references ingest.import_batches (import_batch_id) on delete set null,
+    created_at timestamptz not null default now(),
+    updated_at timestamptz not null default now(),
+    constraint contacts_identified check (
+        coalesce(nullif(btrim(last_name), ''), nullif(btrim(first_name), ''), email) is not null
+    )
+);
+comment on table public.contacts is 'People at client accounts. Maps to the Salesforce Contact object.';
+create unique index if not exists contacts_email_lower_key on public.contacts (lower(email));
+create index if not exists contacts_account_id_idx on public.contacts (account_id);
+create index if not exists contacts_import_batch_id_idx on public.contacts (import_batch_id);
+
+-- ---------------------------------------------------------------------------------------------
+-- Projects: the deal and its delivery (Salesforce Opportunity).
+-- ---------------------------------------------------------------------------------------------
+create table if not exists public.projects (
+    project_id uuid primary key default gen_random_uuid(),
+    account_id uuid not null references public.accounts (account_id) on delete restrict,
+    primary_contact_id uuid references public.contacts (contact_id) on delete set null,
+    name text not null constraint projects_name_not_blank check (btrim(name) <> ''),
+    stage public.project_stage not null default 'qualification',
+    amount numeric(14, 2) constraint projects_amount_nonnegative check (amount >= 0),
+    currency_code text not null default 'EUR'
+        constraint projects_currency_code_format check (currency_code ~ '^[A-Z]{3}$'),
+    probability numeric(5, 4) constraint projects_probability_fraction
+        check (probability between 0 and 1),
+    close_date date,
+    start_date date,
+    end_date date,
+    delivery_status public.delivery_status,
+    lead_source text,
+    project_type text,
+    next_step text,
+    description text,
+    external_id text constraint projects_external_id_key unique,
+    source text not null default 'manual',
+    import_batch_id bigint
+        references ingest.import_batches (import_batch_id) on delete set null,
+    created_at timestamptz not null default now(),
+    updated_at timestamptz not null default now(),
+    constraint projects_end_after_start check (end_date >= start_date),
+    constraint projects_closed_has_close_date
+        check (stage not in ('won', 'lost') or close_date is not null),
+    constraint projects_delivery_only_when_won
+        check (delivery_status is null or stage = 'won')
+);
+comment on table public.projects is
+    'Deals and their delivery: one row per engagement. Maps to the Salesforce Opportunity object.';
+create index if not exists projects_account_id_idx on public.projects (account_id);
+create index if not exists projects_primary_contact_id_idx on public.projects (primary_contact_id);
+create index if not exists projects_import_batch_id_idx on public.projects (import_batch_id);
+
+-- ---------------------------------------------------------------------------------------------
+-- Leads: people and companies not yet clients (Salesforce Lead).
+-- ---------------------------------------------------------------------------------------------
+create table if not exists public.leads (
+    lead_id uuid primary key default gen_random_uuid(),
+    first_name text,
+    last_name text,
+    company text,
+    title text,
+    email text constraint leads_email_format check (email ~ '^[^@[:space:]]+@[^@[:space:]]+\.[^@[:space:]]+$'),
+    phone text,
+    website text,
+    linkedin_url text,
+    city text,
+    country text,
+    lead_source text,
+    status public.lead_status not null default 'new',
+    estimated_amount numeric(14, 2) constraint leads_estimated_amount_nonnegative
+        check (estimated_amount >= 0),
+    description text,
+    converted_account_id uuid references public.accounts (account_id) on delete restrict,
+    converted_contact_id uuid references public.contacts (contact_id) on delete set null,
+    converted_project_id uuid references public.projects (project_id) on delete set null,
+    converted_date date,
+    external_id text constraint leads_external_id_key unique,
+    source text not null default 'manual',
+    import_batch_id bigint
+        references ingest.import_batches (import_batch_id) on delete set null,
+    created_at timestamptz not null default now(),
+    updated_at timestamptz not null default now(),
+    constraint leads_identified check (
+        coalesce(
+            nullif(btrim(last_name), ''), nullif(btrim(first_name), ''),
+            nullif(btrim(company), ''), email, linkedin_url
+        ) is not null
+    ),
+    -- A converted lead must say which account it became; only a converted lead may.
+    constraint leads_converted_has_account
+        check ((status = 'converted') = (converted_account_id is not null)),
+    constraint leads_converted_has_date
+        check ((status = 'converted') = (converted_date is not null)),
+    constraint leads_conversion_links_only_when_converted check (
+        status = 'converted' or num_nonnulls(converted_contact_id, converted_project_id) = 0
+    )
+);
+comment on table public.leads is
+    'Prospects not yet clients, from lead lists, contact exports and enquiries. '
+    'Maps to the Salesforce Lead object.';
+create unique index if not exists leads_email_lower_key on public.leads (lower(email));
+create index if not exists leads_converted_account_id_idx on public.leads (converted_account_id);
+create index if not exists leads_converted_contact_id_idx on public.leads (converted_contact_id);
+create index if not exists leads_converted_project_id_idx on public.leads (converted_project_id);
+create index if not exists leads_import_batch_id_idx on public.leads (import_batch_id);
+
+-- ---------------------------------------------------------------------------------------------
+-- Activities: the shared timeline (Salesforce Task and Event). Each belongs to exactly one of a
+-- lead, an account or a project, and optionally names the contact it was with.
+-- ---------------------------------------------------------------------------------------------
+create table if not exists public.activities (
+    activity_id uuid primary key default gen_random_uuid(),
+    activity_type public.activity_type not null,
+    direction public.activity_direction,
+    status public.activity_status not null default 'completed',
+    subject text,
+    body text,
+    occurred_at timestamptz not null,
+    ends_at timestamptz,
+    due_date date,
+    lead_id uuid references public.leads (lead_id) on delete cascade,
+    account_id uuid references public.accounts (account_id) on delete cascade,
+    project_id uuid references public.projects (project_id) on delete cascade,
+    contact_id uuid references public.contacts (contact_id) on delete set null,
+    thread_key text,
+    details jsonb not null default '{}'::jsonb,
+    external_id text constraint activities_external_id_key unique,
+    source text not null default 'manual',
+    import_batch_id bigint
+        references ingest.import_batches (import_batch_id) on delete set null,
+    created_at timestamptz not null default now(),
+    updated_at timestamptz not null default now(),
+    constraint activities_one_parent check (num_nonnulls(lead_id, account_id, project_id) = 1),
+    constraint activities_ends_after_start check (ends_at >= occurred_at),
+    constraint activities_details_is_object check (jsonb_typeof(details) = 'object')
+);
+comment on table public.activities is
+    'Emails, calls, meetings, notes and tasks, each linked to one lead, account or project. '
+    'Maps to Salesforce Task (and Event for meetings).';
+create index if not exists activities_lead_id_idx on public.activities (lead_id);
+create index if not exists activities_account_id_idx on public.activities (account_id);
+create index if not exists activities_project_id_idx on public.activities (project_id);
+create index if not exists activities_contact_id_idx on public.activities (contact_id);
+create index if not exists activities_import_batch_id_idx on public.activities (import_batch_id);
+create index if not exists activities_occurred_at_idx on public.activities (occurred_at);
+
+-- ---------------------------------------------------------------------------------------------
+-- updated_at triggers, row level security, policies and grants for every public table.
+-- ---------------------------------------------------------------------------------------------
+do $security$
+declare
+    table_name text;
+begin
+    foreach table_name in array array['accounts', 'contacts', 'leads', 'projects', 'activities']
+    loop
+        if not exists (
+            select from pg_catalog.pg_trigger
+            where tgname = table_name || '_set_updated_at'
+              and tgrelid = ('public.' || table_name)::regclass
+        ) then
+            execute format(
+                'create trigger %I before update on public.%I for each row '
+                'when (old.* is distinct from new.*) execute function ingest.set_updated_at()',
+                table_name || '_set_updated_at', table_name
+            );
+        end if;
+
+        execute format('alter table public.%I enable row level security', table_name);
+
+        -- authenticated is the single owner of the data: full access through RLS.
+        if not exists (
+            select from pg_catalog.pg_policies
+            where schemaname = 'public' and tablename = table_name
+              and policyname = 'authenticated_full_access'
+        ) then
+            execute format(
+                'create policy authenticated_full_access on public.%I for all to authenticated '
+                'using (true) with check (true)',
+                table_name
+            );
+        end if;
+
+        -- Supabase grants everything to anon by default; we take writes back, and with no policy
+        -- for anon, RLS shows it no rows.
+        execute format('grant select on public.%I to anon', table_name);
+        execute format(
+            'revoke insert, update, delete, truncate, references, trigger on public.%I from anon',
+            table_name
+        );
+        execute format(
+            'grant select, insert, update, delete on public.%I to authenticated, service_role',
+            table_name
+        );
+        execute format('revoke all on public.%I from powerbi_reader', table_name);
+    end loop;
+end
+$security$;
+
+grant usage on schema public to anon, authenticated, service_role;
+revoke all on schema ingest from public, anon, authenticated, powerbi_reader;
+
+-- ---------------------------------------------------------------------------------------------
+-- Version record.
+-- ---------------------------------------------------------------------------------------------
+insert into ingest.schema_version (version, description)
+values (1, 'accounts, contacts, leads, projects, activities; import audit trail; RLS')
+on conflict (version) do nothing;
