@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -97,6 +99,22 @@ def db_url() -> None:
         )
         return
     print(target.conninfo)
+
+
+@db_app.command("diagram")
+def db_diagram(
+    out: Annotated[
+        Path, typer.Option(help="Folder to write er-diagram.{mmd,dot,png} into.")
+    ] = db.PROJECT_ROOT / "architecture",
+) -> None:
+    """Draw the ER diagram from the live schema (Mermaid source plus a PNG via Graphviz)."""
+    from ingest.diagram import write_diagram
+
+    target = db.resolve_target()
+    with db.connect(target) as conn:
+        written = write_diagram(conn, out)
+    for path in written:
+        console.print(f"wrote {path}")
 
 
 @db_app.command("stop")

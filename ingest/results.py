@@ -13,7 +13,7 @@ FileStatus = Literal["loaded", "dry_run", "skipped", "failed"]
 
 @dataclass
 class FileResult:
-    """The outcome of importing one file, as the summary table and the nightly run report show it."""
+    """The outcome of importing one file, as the summary table and the nightly report show it."""
 
     path: Path
     kind: str  # "spreadsheet" or "mail"
