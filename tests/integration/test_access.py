@@ -1,0 +1,166 @@
+"""Read-only BI logins and TCP access to the embedded server, on a real PostgreSQL."""
+
+from __future__ import annotations
+
+import base64
+import socket
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import conninfo as pg_conninfo
+from psycopg import errors
+
+from ingest import db
+from ingest.access import (
+    SERVE_MARKER,
+    create_reader,
+    require_passwords_over_tcp,
+    scram_sha256_verifier,
+    serve_embedded,
+)
+from ingest.errors import CrmError
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def reader(crm_database: str) -> Iterator[str]:
+    """A fresh reader login; dropped afterwards (roles are shared by the whole server)."""
+    name = f"crm_test_reader_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(crm_database, autocommit=True) as conn:
+        assert create_reader(conn, name, PASSWORD) is True
+    yield name
+    with psycopg.connect(crm_database, autocommit=True) as conn:
+        conn.execute(f'drop role if exists "{name}"')
+
+
+def test_verifier_has_postgres_scram_layout() -> None:
+    verifier = scram_sha256_verifier("secret", salt=b"0123456789abcdef")
+    method, rest = verifier.split("$", 1)
+    iterations_salt, keys = rest.split("$")
+    iterations, salt = iterations_salt.split(":")
+    stored_key, server_key = keys.split(":")
+    assert (method, iterations) == ("SCRAM-SHA-256", "4096")
+    assert base64.b64decode(salt) == b"0123456789abcdef"
+    assert len(base64.b64decode(stored_key)) == len(base64.b64decode(server_key)) == 32
+    assert verifier == scram_sha256_verifier("secret", salt=b"0123456789abcdef")
+    assert verifier != scram_sha256_verifier("Secret", salt=b"0123456789abcdef")
+
+
+def test_reader_is_read_only_and_locked_out_of_operational_data(
+    crm_database: str, reader: str
+) -> None:
+    reader_dsn = pg_conninfo.make_conninfo(crm_database, user=reader)
+    with psycopg.connect(reader_dsn, autocommit=True) as conn:
+        settings = conn.execute(
+            "select current_setting('default_transaction_read_only'), "
+            "current_setting('transaction_read_only'), "
+            "pg_has_role(current_user, 'powerbi_reader', 'member')"
+        ).fetchone()
+        assert settings == ("on", "on", True)
+        for statement in [
+            *[f"select * from public.{table}" for table in db.PUBLIC_TABLES],
+            "select * from ingest.import_batches",
+        ]:
+            with pytest.raises(errors.InsufficientPrivilege), conn.transaction():
+                conn.execute(statement)  # type: ignore[arg-type]
+        with pytest.raises(errors.ReadOnlySqlTransaction), conn.transaction():
+            conn.execute("create table public.sneaky (id int)")
+        with pytest.raises(errors.InsufficientPrivilege), conn.transaction():
+            conn.execute("set transaction read write")
+            conn.execute("insert into public.accounts (name) values ('Sneaky')")
+
+
+def test_reader_role_settings(crm_database: str, reader: str) -> None:
+    with psycopg.connect(crm_database) as conn:
+        row = conn.execute(
+            "select rolcanlogin, rolsuper, rolconnlimit, "
+            "(select array_agg(c order by c) from unnest(rolconfig) as c) "
+            "from pg_roles where rolname = %s",
+            (reader,),
+        ).fetchone()
+    assert row == (
+        True,
+        False,
+        10,
+        [
+            "default_transaction_read_only=on",
+            "idle_in_transaction_session_timeout=10min",
+            "statement_timeout=5min",
+        ],
+    )
+
+
+def test_creating_a_reader_again_updates_it(crm_database: str, reader: str) -> None:
+    with psycopg.connect(crm_database, autocommit=True) as conn:
+        assert create_reader(conn, reader, "another long password") is False
+
+
+@pytest.mark.parametrize(
+    ("name", "password", "message"),
+    [
+        ("Power BI", PASSWORD, "'Power BI' is not a usable role name"),
+        ("powerbi_desktop", "short", "the reader's password is too short"),
+        ("postgres", PASSWORD, "role postgres already exists with administrative rights"),
+    ],
+)
+def test_bad_reader_requests_are_refused(
+    crm_database: str, name: str, password: str, message: str
+) -> None:
+    with (
+        psycopg.connect(crm_database, autocommit=True) as conn,
+        pytest.raises(CrmError) as raised,
+    ):
+        create_reader(conn, name, password)
+    assert str(raised.value).startswith(message)
+
+
+def test_pg_hba_rewrite_requires_passwords_over_tcp(tmp_path: Path) -> None:
+    pg_hba = tmp_path / "pg_hba.conf"
+    pg_hba.write_text(
+        "local   all   all                 trust\n"
+        "host    all   all   127.0.0.1/32  trust\n"
+        "host    all   all   ::1/128       trust\n"
+    )
+    require_passwords_over_tcp(pg_hba)
+    once = pg_hba.read_text()
+    require_passwords_over_tcp(pg_hba)
+    assert pg_hba.read_text() == once
+    assert once.splitlines() == [
+        "local   all   all                 trust",
+        "host    all   all   127.0.0.1/32  scram-sha-256",
+        "host    all   all   ::1/128       scram-sha-256",
+        SERVE_MARKER,
+        "host    all    all    0.0.0.0/0    scram-sha-256    # crm-serve",
+        "host    all    all    ::/0         scram-sha-256    # crm-serve",
+    ]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.mark.slow
+def test_served_embedded_server_takes_password_logins_over_tcp(tmp_path: Path) -> None:
+    home = tmp_path / "crm-home"
+    port = _free_port()
+    try:
+        serve_embedded(home, host="127.0.0.1", port=port)
+        local = db.start_embedded_server(home)  # the socket still works for our own commands
+        with psycopg.connect(local, autocommit=True) as conn:
+            db.apply_schema(conn)
+            create_reader(conn, "crm_test_tcp_reader", PASSWORD)
+        tcp = f"host=127.0.0.1 port={port} dbname=crm user=crm_test_tcp_reader"
+        with psycopg.connect(f"{tcp} password='{PASSWORD}'") as conn:
+            assert conn.execute("select current_user").fetchone() == ("crm_test_tcp_reader",)
+        with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+            psycopg.connect(f"{tcp} password='wrong password'")
+        with pytest.raises(psycopg.OperationalError):
+            psycopg.connect(f"host=127.0.0.1 port={port} dbname=crm user=postgres password=x")
+    finally:
+        db.stop_embedded_server(home)
