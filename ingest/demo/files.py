@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import csv
 import io
-import mailbox
 import re
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
+from email import policy
+from email.generator import BytesGenerator
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 from pathlib import Path
@@ -86,11 +87,15 @@ def write_accounts_xlsx(practice: Practice, path: Path) -> None:
     assert sheet is not None
     sheet.title = "Clients"
     sheet.append(
-        ["Account Name", "Domain", "Website", "Industry", "City", "Country", "Created Date"]
-    )
+        [
+            "External ID", "Account Name", "Domain", "Website", "Industry", "City", "Country",
+            "Created At",
+        ]
+    )  # fmt: skip
     for account in practice.accounts:
         sheet.append(
             [
+                account.salesforce_id,
                 account.name,
                 account.domain,
                 account.website,
@@ -100,7 +105,7 @@ def write_accounts_xlsx(practice: Practice, path: Path) -> None:
                 account.created_at.date(),
             ]
         )
-    for cell in sheet["G"][1:]:
+    for cell in sheet["H"][1:]:
         cell.number_format = "yyyy-mm-dd"
     buffer = io.BytesIO()
     workbook.save(buffer)
@@ -128,13 +133,35 @@ def _reproducible_zip(data: bytes) -> bytes:
 
 
 def write_hubspot_contacts(practice: Practice, path: Path) -> None:
-    """HubSpot's contacts export (UTF-8 with BOM), holding the leads from the website and events."""
+    """HubSpot's contacts export (UTF-8 with BOM): client contacts and leads, mixed, as HubSpot
+    keeps them. Client contacts share their account's domain, so the importer files them as
+    contacts; everyone else becomes a lead."""
     header = [
         "Record ID", "First Name", "Last Name", "Email", "Phone Number", "Contact owner",
         "Lifecycle Stage", "Lead Status", "Create Date", "Last Activity Date",
         "Associated Company", "Job Title", "Company Name", "Country/Region", "Original Source",
     ]  # fmt: skip
     rows: list[list[object]] = [header]
+    for contact in practice.contacts:
+        rows.append(
+            [
+                contact.hubspot_id,
+                contact.first_name,
+                contact.last_name,
+                contact.email,
+                contact.phone,
+                "Morgan Avery",
+                "customer",
+                "",
+                f"{contact.created_at:%Y-%m-%d %H:%M}",
+                "",
+                contact.account.name,
+                contact.title,
+                contact.account.name,
+                contact.account.country,
+                "OFFLINE",
+            ]
+        )
     hubspot = [lead for lead in practice.leads if lead.channel == "hubspot"]
     for index, lead in enumerate(hubspot):
         rows.append(
@@ -204,7 +231,7 @@ def write_projects_csv(practice: Practice, path: Path) -> None:
     header = [
         "External ID", "Project Name", "Account Name", "Stage", "Amount", "Currency",
         "Close Date", "Start Date", "End Date", "Delivery Status", "Lead Source",
-        "Primary Contact Email", "Created Date",
+        "Primary Contact Email", "Created At",
     ]  # fmt: skip
     rows: list[list[object]] = [header]
     for project in practice.projects:
@@ -234,24 +261,28 @@ def write_projects_csv(practice: Practice, path: Path) -> None:
 
 
 def write_salesforce_tasks(practice: Practice, path: Path) -> None:
-    """A Salesforce Task export by API names (Data Loader), calls and to-dos on client accounts."""
+    """A Salesforce Task export by API names (Data Loader): calls and to-dos whose WhatId is the
+    client's Salesforce account id (the External ID column of the accounts workbook)."""
     header = [
-        "Id", "Subject", "TaskSubtype", "ActivityDate", "Status", "Priority", "Account.Name",
-        "Who.Email", "Description", "CreatedDate",
+        "Id", "WhoId", "WhatId", "Subject", "TaskSubtype", "ActivityDate", "Status", "Priority",
+        "Description", "CompletedDateTime", "CreatedDate",
     ]  # fmt: skip
     rows: list[list[object]] = [header]
     for task in practice.tasks:
         rows.append(
             [
                 task.salesforce_id,
+                "",
+                task.account.salesforce_id,
                 task.subject,
                 task.subtype,
                 task.activity_date.isoformat(),
                 task.status,
                 task.priority,
-                task.account.name,
-                task.contact.email if task.contact else "",
                 task.description,
+                f"{task.activity_date.isoformat()}T16:00:00.000Z"
+                if task.status == "Completed"
+                else "",
                 task.created_at.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
             ]
         )
@@ -261,11 +292,8 @@ def write_salesforce_tasks(practice: Practice, path: Path) -> None:
 def write_gmail_mbox(practice: Practice, path: Path) -> None:
     """A Gmail Takeout mbox: X-GM-THRID and X-Gmail-Labels headers, one message per mail."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    if path.exists():
-        path.unlink()
-    box = mailbox.mbox(path, create=True)
-    box.lock()
-    try:
+    mbox_policy = policy.default.clone(linesep="\n")
+    with path.open("wb") as handle:
         for email in practice.emails:
             message = EmailMessage()
             message["X-GM-THRID"] = str(int(email.thread_id, 16))
@@ -280,13 +308,8 @@ def write_gmail_mbox(practice: Practice, path: Path) -> None:
                 message["In-Reply-To"] = email.in_reply_to
                 message["References"] = email.in_reply_to
             message.set_content(email.body)
-            entry = mailbox.mboxMessage(message)
-            entry.set_from(
-                f"{int(email.thread_id, 16)}@xxx",
-                email.sent_at.timetuple(),
-            )
-            box.add(entry)
-        box.flush()
-    finally:
-        box.unlock()
-        box.close()
+            # The From_ line Takeout writes: an id, then the date in asctime form.
+            from_line = f"From {int(email.thread_id, 16)}@xxx {email.sent_at:%a %b %d %H:%M:%S %Y}"
+            handle.write(from_line.encode("ascii") + b"\n")
+            BytesGenerator(handle, mangle_from_=True, policy=mbox_policy).flatten(message)
+            handle.write(b"\n")

@@ -86,6 +86,7 @@ class Account:
     country: str
     created_at: datetime
     hubspot_id: str
+    salesforce_id: str  # the consultant once trialled Salesforce; tasks point at these ids
     tier: float  # how much work this client gives: drives revenue concentration
     goes_quiet_on: date | None  # after this date nobody at the client writes any more
 
@@ -102,6 +103,8 @@ class Contact:
     email: str
     title: str
     phone: str
+    hubspot_id: str
+    created_at: datetime
 
 
 @dataclass
@@ -221,9 +224,11 @@ def generate_practice(*, seed: int = 7, scale: int = 1, as_of: date = DEMO_AS_OF
 
     # Accounts: a few big clients and a long tail, so revenue concentration is worth a chart.
     for key in range(30 * scale):
-        while True:
+        for attempt in range(100):
             second = rng.choice(COMPANY_SECOND)
             stem = f"{rng.choice(COMPANY_FIRST)} {second}"
+            if attempt >= 50:  # large scales run out of word pairs
+                stem = f"{stem} {key}"
             if stem not in used_names:
                 used_names.add(stem)
                 break
@@ -246,6 +251,7 @@ def generate_practice(*, seed: int = 7, scale: int = 1, as_of: date = DEMO_AS_OF
                 country=country,
                 created_at=_moment(rng, created_day),
                 hubspot_id=str(9_000_000 + key * 37),
+                salesforce_id=f"0015g00000{key:05d}AAA",
                 tier=tier,
                 goes_quiet_on=quiet,
             )
@@ -254,6 +260,7 @@ def generate_practice(*, seed: int = 7, scale: int = 1, as_of: date = DEMO_AS_OF
     for account in practice.accounts:
         for _ in range(rng.randint(1, 4)):
             first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+            created_day = account.created_at.date() + timedelta(days=rng.randint(0, 60))
             practice.contacts.append(
                 Contact(
                     account=account,
@@ -262,6 +269,8 @@ def generate_practice(*, seed: int = 7, scale: int = 1, as_of: date = DEMO_AS_OF
                     email=person_email(first, last, account.domain),
                     title=rng.choice(TITLES),
                     phone=phone(),
+                    hubspot_id=str(40_000 + len(practice.contacts) * 11),
+                    created_at=_moment(rng, min(created_day, as_of)),
                 )
             )
     contacts_by_account: dict[int, list[Contact]] = {}
@@ -310,9 +319,20 @@ def generate_practice(*, seed: int = 7, scale: int = 1, as_of: date = DEMO_AS_OF
 
     # Leads from HubSpot (with email) and LinkedIn (mostly without).
     statuses, weights = zip(*HUBSPOT_LEAD_STATUSES, strict=True)
+
+    def prospect_company() -> str:
+        """A company that is not a client (so the person stays a lead)."""
+        for attempt in range(100):
+            stem = f"{rng.choice(COMPANY_FIRST)} {rng.choice(COMPANY_SECOND)}"
+            if attempt >= 50:
+                stem = f"{stem} Prospects {rng.randint(1, 10**6)}"
+            if stem not in used_names:
+                return stem
+        raise AssertionError("unreachable: numbered names are always new")
+
     for n in range(120 * scale):
         first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
-        company = f"{rng.choice(COMPANY_FIRST)} {rng.choice(COMPANY_SECOND)}"
+        company = prospect_company()
         domain = rng.choice(FREE_MAIL) if n % 9 == 0 else f"{_slug(company)}-lead.example"
         created_day = history_start + timedelta(days=rng.randint(0, 365 * YEARS_OF_HISTORY))
         practice.leads.append(
@@ -338,7 +358,7 @@ def generate_practice(*, seed: int = 7, scale: int = 1, as_of: date = DEMO_AS_OF
             first, last, email, company = twin.first_name, twin.last_name, twin.email, twin.company
         else:
             first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
-            company = f"{rng.choice(COMPANY_FIRST)} {rng.choice(COMPANY_SECOND)}"
+            company = prospect_company()
             email = None
         connected = history_start + timedelta(days=rng.randint(0, 365 * YEARS_OF_HISTORY))
         practice.leads.append(
