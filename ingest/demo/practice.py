@@ -396,9 +396,14 @@ def _generate_mail(
         if last_day <= first_day:
             continue
         threads = max(2, round(account.tier * 6)) * practice.scale
-        for _ in range(threads):
+        # Clients that have not gone quiet keep writing: a few threads in the last six weeks.
+        recent = 0 if account.goes_quiet_on else rng.randint(1, 3)
+        for thread in range(threads + recent):
             contact = rng.choice(people)
-            day = first_day + timedelta(days=rng.randint(0, (last_day - first_day).days))
+            if thread < threads:
+                day = first_day + timedelta(days=rng.randint(0, (last_day - first_day).days))
+            else:
+                day = last_day - timedelta(days=rng.randint(0, 40))
             topic = rng.choice(topics)
             thread_id = f"{rng.getrandbits(60):x}"
             subject = f"{topic.capitalize()} – {account.name}"
