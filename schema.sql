@@ -397,6 +397,75 @@ grant usage on schema public to anon, authenticated, service_role;
 revoke all on schema ingest from public, anon, authenticated, powerbi_reader;
 
 -- ---------------------------------------------------------------------------------------------
+-- BEGIN mail import (issue 4): every parsed message, whether or not it became an activity.
+-- One row per distinct message (normalised Message-ID, or the SHA-256 of its bytes when it has
+-- none, plus a content fingerprint). Unmatched mail waits here, body included, until
+-- `crm relink` finds its contact, lead or account; once linked the body lives on the activity.
+-- ---------------------------------------------------------------------------------------------
+create table if not exists ingest.mail_messages (
+    mail_message_id bigint generated always as identity primary key,
+    message_key text not null,
+    message_id text,
+    content_sha256 text not null constraint mail_messages_content_sha256_format
+        check (content_sha256 ~ '^[0-9a-f]{64}$'),
+    has_message_id_conflict boolean not null default false,
+    occurred_at timestamptz not null,
+    direction public.activity_direction not null,
+    from_address text,
+    from_name text,
+    counterpart_addresses text[] not null default '{}',
+    subject text,
+    body text,
+    thread_key text,
+    labels text[] not null default '{}',
+    details jsonb not null default '{}'::jsonb constraint mail_messages_details_is_object
+        check (jsonb_typeof(details) = 'object'),
+    is_automated boolean not null default false,
+    link_state text not null default 'unmatched' constraint mail_messages_link_state_valid
+        check (link_state in ('linked', 'unmatched', 'internal')),
+    linked_by text constraint mail_messages_linked_by_valid
+        check (linked_by in ('contact', 'lead', 'domain')),
+    linked_address text,
+    linked_at timestamptz,
+    contact_id uuid references public.contacts (contact_id) on delete set null,
+    lead_id uuid references public.leads (lead_id) on delete set null,
+    account_id uuid references public.accounts (account_id) on delete set null,
+    activity_id uuid references public.activities (activity_id) on delete set null,
+    import_batch_id bigint
+        references ingest.import_batches (import_batch_id) on delete set null,
+    created_at timestamptz not null default now(),
+    updated_at timestamptz not null default now(),
+    constraint mail_messages_key_content_key unique (message_key, content_sha256),
+    constraint mail_messages_linked_says_how
+        check ((link_state = 'linked') = (linked_by is not null))
+);
+comment on table ingest.mail_messages is
+    'Every message read from a mail export, with its header facts and link state; '
+    'unmatched ones link later (crm relink) without reading the export again.';
+create index if not exists mail_messages_unmatched_idx
+    on ingest.mail_messages (mail_message_id) where link_state = 'unmatched';
+create index if not exists mail_messages_contact_id_idx on ingest.mail_messages (contact_id);
+create index if not exists mail_messages_lead_id_idx on ingest.mail_messages (lead_id);
+create index if not exists mail_messages_account_id_idx on ingest.mail_messages (account_id);
+create index if not exists mail_messages_activity_id_idx on ingest.mail_messages (activity_id);
+create index if not exists mail_messages_import_batch_id_idx
+    on ingest.mail_messages (import_batch_id);
+do $mail$
+begin
+    if not exists (
+        select from pg_catalog.pg_trigger
+        where tgname = 'mail_messages_set_updated_at'
+          and tgrelid = 'ingest.mail_messages'::regclass
+    ) then
+        create trigger mail_messages_set_updated_at before update on ingest.mail_messages
+            for each row when (old.* is distinct from new.*)
+            execute function ingest.set_updated_at();
+    end if;
+end
+$mail$;
+-- END mail import (issue 4)
+
+-- ---------------------------------------------------------------------------------------------
 -- Version record.
 -- ---------------------------------------------------------------------------------------------
 insert into ingest.schema_version (version, description)

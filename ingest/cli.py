@@ -12,6 +12,8 @@ from rich.table import Table
 
 from ingest import db
 from ingest.errors import CrmError, ExitCode
+from ingest.import_cli import import_command
+from ingest.mail.cli import relink_command
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 ok; 1 unexpected error (a bug: please report it with the traceback); "
@@ -37,6 +39,23 @@ db_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(db_app, name="db")
+app.command("import", no_args_is_help=True)(import_command)
+app.command("relink")(relink_command)
+
+
+@app.command("report")
+def report(
+    out: Annotated[Path, typer.Option(help="Where to write the HTML file.")] = Path(
+        "crm-report.html"
+    ),
+) -> None:
+    """Write a self-contained HTML report (opens offline) from the analytics models."""
+    from ingest.report import write_report
+
+    target = db.resolve_target()
+    with db.connect(target) as conn:
+        written = write_report(conn, out)
+    console.print(f"Report written to {written.resolve()}")
 
 
 @app.command("demo")
@@ -189,6 +208,22 @@ def db_stop() -> None:
         console.print(f"Stopped the embedded PostgreSQL in {target.data_dir / 'pgdata'}.")
     else:
         console.print("The embedded PostgreSQL was not running.")
+
+
+@app.command("build", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def build(ctx: typer.Context) -> None:
+    """Run dbt build (snapshots, seeds, models, tests) against the configured database.
+
+    Extra arguments go to dbt, e.g. `crm build --select marts --vars '{as_of_date: 2025-06-30}'`.
+    Exits with 6 when a model or test fails.
+    """
+    from ingest.build import run_build
+
+    result = run_build(
+        ctx.args, echo=lambda line: console.print(line, markup=False, soft_wrap=True)
+    )
+    if result.exit_code != ExitCode.OK:
+        raise typer.Exit(int(result.exit_code))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,304 @@
+"""Benchmark `crm build` and Power BI reads on a decade of CRM data (prints figures; not a test).
+
+    .venv/bin/python bench/bench_dbt.py            # embedded PostgreSQL (or DATABASE_URL's server)
+    .venv/bin/python bench/bench_dbt.py --keep     # keep the benchmark database afterwards
+
+In one run, in a fresh database of its own on the configured server:
+1. `crm build` on the empty database (dbt's fixed cost),
+2. a decade of data generated in SQL (10k accounts, 20k contacts, 50k projects, 100k leads,
+   1M activities), then the full build,
+3. one more day of data (and a few stage changes), then the next build,
+4. for every Power BI model, the median time of `select *` (all rows fetched) next to the same for
+   a plain-table copy of its rows.
+Targets (ratios within one run): full <= 3x empty; next day <= 0.6x full; each model <= 1.5x its
+copy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import psycopg
+from psycopg import conninfo as pg_conninfo
+from psycopg import sql
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from ingest import db
+from ingest.build import BuildResult, run_build
+
+POWER_BI_MODELS = (
+    "client_health",
+    "dim_accounts",
+    "dim_contacts",
+    "dim_date",
+    "fct_activities",
+    "fct_leads",
+    "fct_opportunities",
+    "fct_revenue_monthly",
+    "fct_stage_history",
+    "lead_funnel",
+    "pipeline_by_month",
+    "pipeline_summary",
+    "revenue_concentration",
+)
+
+# A decade ending today. Everything is random but seeded, so two runs generate the same data.
+DECADE = """
+select setseed(0.42);
+
+insert into public.accounts (name, domain, industry, country, created_at)
+select
+    'Account ' || n,
+    'account-' || n || '.example',
+    (array['Software', 'Retail', 'Health', 'Finance', 'Energy', 'Logistics'])[1 + n % 6],
+    (array['NL', 'DE', 'GB', 'FR', 'US'])[1 + n % 5],
+    now() - random() * interval '3650 days'
+from generate_series(1, 10000) as n;
+
+create temporary table numbered_accounts as
+select row_number() over (order by account_id) as n, account_id from public.accounts;
+create index on numbered_accounts (n);
+
+insert into public.contacts (account_id, first_name, last_name, email, created_at)
+select
+    numbered_accounts.account_id,
+    'First' || s.n,
+    'Last' || s.n,
+    'contact' || s.n || '@example.com',
+    now() - random() * interval '3650 days'
+from generate_series(1, 20000) as s (n)
+inner join numbered_accounts on numbered_accounts.n = 1 + s.n % 10000;
+
+create temporary table numbered_contacts as
+select row_number() over (order by contact_id) as n, contact_id, account_id from public.contacts;
+create index on numbered_contacts (n);
+
+insert into public.projects (
+    account_id, primary_contact_id, name, stage, amount, close_date, start_date, end_date,
+    delivery_status, lead_source, created_at
+)
+select
+    numbered_contacts.account_id,
+    numbered_contacts.contact_id,
+    'Project ' || s.n,
+    s.stage::public.project_stage,
+    round((1000 + random() * 99000)::numeric, -2),
+    case when s.stage in ('won', 'lost') then (s.created + s.cycle)::date
+         else (now() + interval '60 days')::date end,
+    case when s.stage = 'won' and s.n % 10 < 7
+         then (s.created + s.cycle + interval '14 days')::date end,
+    case when s.stage = 'won' and s.n % 10 < 7
+         then (s.created + s.cycle + interval '14 days' + (1 + s.n % 12) * interval '1 month')::date
+    end,
+    case when s.stage = 'won' then (array['not_started', 'active', 'completed', 'completed',
+         'completed', 'on_hold'])[1 + s.n % 6]::public.delivery_status end,
+    (array['Referral', 'LinkedIn', 'Website', 'Event', 'cold email', null])[1 + s.n % 6],
+    s.created
+from (
+    select
+        n,
+        now() - interval '100 days' - random() * interval '3550 days' as created,
+        (10 + random() * 80) * interval '1 day' as cycle,
+        case
+            when n % 20 = 0 then 'qualification'
+            when n % 20 = 1 then 'proposal'
+            when n % 20 = 2 then 'negotiation'
+            when n % 20 < 12 then 'won'
+            else 'lost'
+        end as stage
+    from generate_series(1, 50000) as n
+) as s
+inner join numbered_contacts on numbered_contacts.n = 1 + s.n % 20000;
+
+insert into public.leads (
+    first_name, last_name, email, company, lead_source, status, converted_account_id,
+    converted_date, created_at
+)
+select
+    'Lead',
+    'Number ' || s.n,
+    'lead' || s.n || '@example.org',
+    'Company ' || s.n,
+    (array['Referral', 'LinkedIn', 'Website', 'Event', 'cold email', 'Google Ads', null])
+        [1 + s.n % 7],
+    s.status::public.lead_status,
+    case when s.status = 'converted' then numbered_accounts.account_id end,
+    case when s.status = 'converted' then (s.created + interval '30 days')::date end,
+    s.created
+from (
+    select
+        n,
+        now() - interval '31 days' - random() * interval '3600 days' as created,
+        (array['new', 'contacted', 'contacted', 'qualified', 'unqualified', 'unqualified',
+               'converted'])[1 + n % 7] as status
+    from generate_series(1, 100000) as n
+) as s
+inner join numbered_accounts on numbered_accounts.n = 1 + s.n % 10000;
+
+create temporary table numbered_projects as
+select row_number() over (order by project_id) as n, project_id from public.projects;
+create index on numbered_projects (n);
+create temporary table numbered_leads as
+select row_number() over (order by lead_id) as n, lead_id from public.leads;
+create index on numbered_leads (n);
+
+insert into public.activities (
+    activity_type, direction, occurred_at, account_id, project_id, lead_id, contact_id, subject
+)
+select
+    (array['email', 'email', 'email', 'call', 'meeting', 'note', 'task'])[1 + s.n % 7]
+        ::public.activity_type,
+    case when s.n % 7 < 4 then (array['inbound', 'outbound'])[1 + s.n % 2] end
+        ::public.activity_direction,
+    now() - random() * interval '3650 days',
+    case when s.n % 10 < 5 then numbered_accounts.account_id end,
+    case when s.n % 10 between 5 and 7 then numbered_projects.project_id end,
+    case when s.n % 10 >= 8 then numbered_leads.lead_id end,
+    case when s.n % 3 = 0 then numbered_contacts.contact_id end,
+    'Subject of message ' || s.n
+from generate_series(1, 1000000) as s (n)
+inner join numbered_accounts on numbered_accounts.n = 1 + s.n % 10000
+inner join numbered_projects on numbered_projects.n = 1 + s.n % 50000
+inner join numbered_leads on numbered_leads.n = 1 + s.n % 100000
+inner join numbered_contacts on numbered_contacts.n = 1 + s.n % 20000;
+
+analyze;
+"""
+
+# One more day: a tenth of a percent more rows, a few deals moving on.
+NEXT_DAY = """
+insert into public.leads (first_name, last_name, email, lead_source, created_at)
+select 'New', 'Lead ' || n, 'newlead' || n || '@example.org', 'Website', now()
+from generate_series(1, 30) as n;
+
+insert into public.activities (activity_type, direction, occurred_at, account_id, subject)
+select 'email', 'inbound', now(), account_id, 'Today ' || row_number() over ()
+from (select account_id from public.accounts order by account_id limit 280) as accounts;
+
+update public.projects set stage = 'proposal'
+where project_id in (
+    select project_id from public.projects where stage = 'qualification'
+    order by project_id limit 10
+);
+"""
+
+
+def timed_build(conninfo: str, work: Path, label: str) -> BuildResult:
+    environ = {key: value for key, value in os.environ.items() if not key.startswith("PG")}
+    environ["DATABASE_URL"] = conninfo
+    args = ["--target-path", str(work / "target"), "--log-path", str(work / "logs"), "--quiet"]
+    result = run_build(args, environ=environ, echo=lambda line: None)
+    if result.dbt_exit_code != 0:
+        raise SystemExit(f"{label}: dbt build failed (exit code {result.dbt_exit_code})")
+    print(f"{label:<34} {result.seconds:8.1f} s", flush=True)
+    return result
+
+
+def read_seconds(conn: psycopg.Connection, relation: sql.Composable) -> float:
+    """Seconds to run `select *` on ``relation`` and fetch every row, as Power BI's import does."""
+    started = time.perf_counter()
+    with conn.cursor() as cursor:
+        cursor.execute(sql.SQL("select * from {}").format(relation))
+        cursor.fetchall()
+    return time.perf_counter() - started
+
+
+def median_reads(
+    conn: psycopg.Connection, first: sql.Composable, second: sql.Composable, repeats: int
+) -> tuple[float, float]:
+    """Median read times of two relations, alternating reads so neither is favoured by the cache.
+
+    Small tables read in well under a millisecond, where one slow read decides a median of five;
+    they are read until each has had at least half a second (or ``repeats`` reads, if more).
+    """
+    read_seconds(conn, first)
+    read_seconds(conn, second)
+    first_timings: list[float] = []
+    second_timings: list[float] = []
+    while len(first_timings) < repeats or (sum(first_timings) < 0.5 and len(first_timings) < 2000):
+        first_timings.append(read_seconds(conn, first))
+        second_timings.append(read_seconds(conn, second))
+    return statistics.median(first_timings), statistics.median(second_timings)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
+    parser.add_argument("--repeats", type=int, default=5, help="reads per model (median)")
+    options = parser.parse_args()
+
+    target = db.resolve_target()
+    name = f"crm_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(target.conninfo, autocommit=True) as admin:
+        admin.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+    conninfo = pg_conninfo.make_conninfo(target.conninfo, dbname=name)
+    print(f"benchmark database {name} at {target.where}")
+    try:
+        with psycopg.connect(conninfo) as conn:
+            db.apply_schema(conn)
+        with tempfile.TemporaryDirectory(prefix="crm-bench-") as work_dir:
+            work = Path(work_dir)
+            empty = timed_build(conninfo, work, "build, empty database")
+
+            started = time.perf_counter()
+            with psycopg.connect(conninfo, autocommit=True) as conn:
+                conn.execute(DECADE)  # type: ignore[arg-type]  # a trusted literal
+            print(f"{'generate decade data (SQL)':<34} {time.perf_counter() - started:8.1f} s")
+
+            full = timed_build(conninfo, work, "build, decade data (full)")
+            with psycopg.connect(conninfo, autocommit=True) as conn:
+                conn.execute(NEXT_DAY)  # type: ignore[arg-type]
+            next_day = timed_build(conninfo, work, "build, after one more day")
+
+        print()
+        print(f"{'model':<24} {'rows':>9} {'model s':>9} {'copy s':>9} {'ratio':>7}")
+        worst = 0.0
+        with psycopg.connect(conninfo, autocommit=True) as conn:
+            conn.execute("create schema bench_copy")
+            for model in POWER_BI_MODELS:
+                model_relation = sql.Identifier("analytics", model)
+                copy_relation = sql.Identifier("bench_copy", model)
+                conn.execute(
+                    sql.SQL("create table {} as select * from {}").format(
+                        copy_relation, model_relation
+                    )
+                )
+                conn.execute(sql.SQL("analyze {}").format(copy_relation))
+                count = conn.execute(
+                    sql.SQL("select count(*) from {}").format(model_relation)
+                ).fetchone()
+                rows = int(count[0]) if count else 0
+                model_seconds, copy_seconds = median_reads(
+                    conn, model_relation, copy_relation, options.repeats
+                )
+                ratio = model_seconds / copy_seconds if copy_seconds else float("nan")
+                worst = max(worst, ratio)
+                print(
+                    f"{model:<24} {rows:>9,} {model_seconds:>9.4f} {copy_seconds:>9.4f} "
+                    f"{ratio:>6.2f}x"
+                )
+
+        print()
+        print(
+            f"full / empty build      {full.seconds / empty.seconds:5.2f}x (target <= 3.0x)\n"
+            f"next day / full build   {next_day.seconds / full.seconds:5.2f}x (target <= 0.6x)\n"
+            f"worst model / copy read {worst:5.2f}x (target <= 1.5x)"
+        )
+    finally:
+        if not options.keep:
+            with psycopg.connect(target.conninfo, autocommit=True) as admin:
+                admin.execute(
+                    sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name))
+                )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,716 @@
+"""Load one mail export: parse → COPY into a stage → de-duplicate, link and merge in SQL.
+
+Everything for one file runs in one transaction together with its batch row. Messages are parsed
+one at a time and streamed into the temporary table ``mail_stage`` with ``COPY`` in chunks; then a
+handful of set-based statements de-duplicate (within the file and against earlier imports), link
+each message to a contact, lead or account, create the activities and keep every message in
+``ingest.mail_messages``. :func:`relink` runs the same linking over the messages that were
+unmatched, so mail links itself when its contact arrives later.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+from ingest.batches import (
+    BatchCounts,
+    FileFacts,
+    Rejection,
+    find_loaded_batch,
+    finish_batch,
+    open_batch,
+    record_failed_batch,
+    record_rejections,
+)
+from ingest.errors import CrmError
+from ingest.mail.parse import (
+    BODY_MAX_CHARS,
+    FREE_MAIL_DOMAINS,
+    MAX_MESSAGE_BYTES,
+    MessageRejected,
+    Owners,
+    ParsedMessage,
+    classify,
+    company_from_domain,
+    parse_message,
+    split_person_name,
+)
+from ingest.mail.sources import MailExport, RawMessage, export_sha256, iter_messages, recognise
+from ingest.results import FileResult
+
+# The same lock as the spreadsheet importer (ingest.load.ADVISORY_LOCK): one import at a time.
+ADVISORY_LOCK = "consulting-crm import"
+STAGE = "mail_stage"
+ENTITY = "activities"
+SOURCE = "mail"
+# An activity's external id: the message key plus the start of its content fingerprint, so two
+# different messages that share a Message-ID get two activities.
+EXTERNAL_ID = sql.SQL("'email:' || m.message_key || '#' || left(m.content_sha256, 12)")
+CHUNK_MESSAGES = 2_000
+PROGRESS_EVERY = 250
+
+STAGE_COLUMNS: list[tuple[str, str]] = [
+    ("position", "integer"),
+    ("byte_offset", "bigint"),
+    ("message_key", "text"),
+    ("message_id", "text"),
+    ("content_sha256", "text"),
+    ("occurred_at", "timestamptz"),
+    ("direction", "text"),
+    ("link_state", "text"),
+    ("is_automated", "boolean"),
+    ("from_address", "text"),
+    ("from_name", "text"),
+    ("sender_first_name", "text"),
+    ("sender_last_name", "text"),
+    ("sender_company", "text"),
+    ("counterpart_addresses", "text[]"),
+    ("subject", "text"),
+    ("body", "text"),
+    ("thread_key", "text"),
+    ("labels", "text[]"),
+    ("details", "jsonb"),
+]
+RESOLUTION_COLUMNS = """
+    mail_message_id bigint,
+    has_message_id_conflict boolean not null default false,
+    linked_by text,
+    linked_address text,
+    linked_at timestamptz,
+    contact_id uuid,
+    lead_id uuid,
+    account_id uuid,
+    activity_id uuid
+"""
+
+Progress = Callable[[int], None]
+
+
+def is_mail_export(path: Path) -> bool:
+    """Whether ``path`` is a mail export: an mbox file, an Apple Mail ``.mbox`` folder, an .eml
+    file or a folder of .eml files. Decided from the content, not the name."""
+    return recognise(path, scan=False) is not None
+
+
+def import_mail_file(
+    conn: psycopg.Connection,
+    path: Path,
+    *,
+    owner_emails: Sequence[str],
+    create_leads: bool = False,
+    since: date | None = None,
+    dry_run: bool = False,
+    force: bool = False,
+    progress: Progress | None = None,
+    store_bodies: bool = True,
+    max_message_bytes: int = MAX_MESSAGE_BYTES,
+    body_max_chars: int = BODY_MAX_CHARS,
+) -> FileResult:
+    """Import one mail export in one transaction; problems in the file become a failed result."""
+    started = time.perf_counter()
+    owners = Owners.of(owner_emails)
+    if not owners.addresses and not owners.domains:
+        raise CrmError(
+            f"{path.name}: importing mail needs your own address(es) to tell sent from received "
+            "mail; give --owner-email you@example.com (repeatable) or set it in the configuration."
+        )
+    export = recognise(path)
+    if export is None:
+        raise CrmError(
+            f"{path}: not a mail export (expected an mbox file, an Apple Mail .mbox folder, an "
+            ".eml file or a folder of .eml files)."
+        )
+    facts = _facts(export)
+    result = FileResult(
+        path=path, kind="mail", status="loaded", profile=export.label, entity=ENTITY
+    )
+    if not force and not dry_run:
+        earlier = find_loaded_batch(conn, facts.sha256)
+        if earlier:
+            result.status = "skipped"
+            result.import_batch_id = earlier[0]
+            result.message = (
+                f"already imported (batch {earlier[0]}, {earlier[1]}); nothing changed. "
+                "Use --force to import it again."
+            )
+            result.seconds = time.perf_counter() - started
+            return result
+    options = _Options(
+        owners=owners,
+        create_leads=create_leads,
+        since=datetime(since.year, since.month, since.day, tzinfo=UTC) if since else None,
+        store_bodies=store_bodies,
+        max_message_bytes=max_message_bytes,
+        body_max_chars=body_max_chars,
+    )
+    try:
+        with conn.transaction():
+            conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (ADVISORY_LOCK,))
+            batch_id = open_batch(
+                conn, facts, profile=export.label, entity=ENTITY, encoding=None, dry_run=dry_run
+            )
+            result.import_batch_id = batch_id
+            counts = _load_export(conn, export, options, batch_id, progress)
+            result.counts = counts
+            result.message = describe(counts)
+            finish_batch(conn, batch_id, counts, message=result.message)
+            if dry_run:
+                result.status = "dry_run"
+                raise psycopg.Rollback()
+    except OSError as exc:
+        _record_failure(
+            conn,
+            facts,
+            result,
+            export,
+            dry_run,
+            f"{path.name}: could not be read ({exc.strerror or exc}); nothing was loaded.",
+        )
+    except CrmError as exc:
+        _record_failure(conn, facts, result, export, dry_run, str(exc))
+    except (psycopg.errors.DataError, psycopg.errors.IntegrityError) as exc:
+        detail = exc.diag.message_primary or str(exc)
+        constraint = f" (rule {exc.diag.constraint_name})" if exc.diag.constraint_name else ""
+        _record_failure(
+            conn,
+            facts,
+            result,
+            export,
+            dry_run,
+            f"{path.name}: the database refused the import: {detail}{constraint}; nothing was "
+            "loaded.",
+        )
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def relink(conn: psycopg.Connection) -> int:
+    """Link stored, unmatched messages to the contacts, leads and accounts that exist now.
+
+    Creates one activity per newly linked message and returns how many were linked. Runs in the
+    caller's transaction when there is one (as a savepoint), else in its own.
+    """
+    with conn.transaction():
+        conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (ADVISORY_LOCK,))
+        linked = _link(conn, "ingest.mail_messages", "m.link_state = 'unmatched'")
+        if linked:
+            # Rows linked just now: linked in this transaction and still without an activity.
+            # (A message whose activity was deleted later keeps activity_id null but an older
+            # linked_at, so relink does not bring back what a person deleted.)
+            just_linked = (
+                "m.link_state = 'linked' and m.activity_id is null and m.linked_at = now()"
+            )
+            _create_activities(
+                conn, "ingest.mail_messages", just_linked, batch=sql.SQL("m.import_batch_id")
+            )
+            conn.execute(
+                sql.SQL(
+                    """
+                    update ingest.mail_messages m set activity_id = a.activity_id, body = null
+                    from public.activities a
+                    where {just_linked} and a.external_id = {external_id}
+                    """
+                ).format(just_linked=sql.SQL(just_linked), external_id=EXTERNAL_ID)
+            )
+    return linked
+
+
+def describe(counts: BatchCounts) -> str:
+    """One line for the summary table and the batch row."""
+    extra = counts.extra
+    parts = [
+        f"{extra.get('linked', 0)} linked",
+        f"{extra.get('unmatched', 0)} unmatched (kept for crm relink)",
+        f"{extra.get('internal', 0)} internal",
+    ]
+    for key, text in (
+        ("duplicates", "duplicate(s) in the file"),
+        ("already_stored", "already stored"),
+        ("message_id_conflicts", "sharing a Message-ID with a different message (flagged)"),
+        ("before_since", "before --since"),
+        ("leads_created", "lead(s) created"),
+        ("flagged", "with decoding problems (flagged in details)"),
+    ):
+        if extra.get(key):
+            parts.append(f"{extra[key]} {text}")
+    return "; ".join(parts)
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+class _Options:
+    def __init__(
+        self,
+        *,
+        owners: Owners,
+        create_leads: bool,
+        since: datetime | None,
+        store_bodies: bool,
+        max_message_bytes: int,
+        body_max_chars: int,
+    ) -> None:
+        self.owners = owners
+        self.create_leads = create_leads
+        self.since = since
+        self.store_bodies = store_bodies
+        self.max_message_bytes = max_message_bytes
+        self.body_max_chars = body_max_chars
+
+
+def _facts(export: MailExport) -> FileFacts:
+    if export.kind == "eml-folder":
+        sha256, size = export_sha256(export)
+        return FileFacts(name=export.path.name, sha256=sha256, size_bytes=size)
+    facts = FileFacts.of(export.files[0])
+    return FileFacts(name=export.path.name, sha256=facts.sha256, size_bytes=facts.size_bytes)
+
+
+def _record_failure(
+    conn: psycopg.Connection,
+    facts: FileFacts,
+    result: FileResult,
+    export: MailExport,
+    dry_run: bool,
+    message: str,
+) -> None:
+    result.status = "failed"
+    result.message = message
+    result.counts = BatchCounts()
+    result.import_batch_id = record_failed_batch(
+        conn,
+        facts,
+        profile=export.label,
+        entity=ENTITY,
+        encoding=None,
+        message=message,
+        dry_run=dry_run,
+    )
+
+
+def _where(raw: RawMessage, export: MailExport) -> str:
+    if export.kind == "eml-folder":
+        return f"{export.path.name}/{raw.origin}"
+    if export.kind == "eml":
+        return export.path.name
+    return f"{export.path.name}, message {raw.number} (byte offset {raw.offset})"
+
+
+def _rejection(raw: RawMessage, export: MailExport, reason: str, text: str) -> Rejection:
+    return Rejection(
+        row_number=raw.number,
+        reason_code=reason,
+        message=f"{_where(raw, export)}: {text}",
+        column=None,
+        value=raw.from_line,
+        raw_row={"file": raw.origin, "offset": raw.offset, "size_bytes": raw.size_bytes},
+    )
+
+
+def _load_export(
+    conn: psycopg.Connection,
+    export: MailExport,
+    options: _Options,
+    batch_id: int,
+    progress: Progress | None,
+) -> BatchCounts:
+    conn.execute(f"drop table if exists {STAGE}")
+    columns = ",\n".join(f"{name} {kind}" for name, kind in STAGE_COLUMNS)
+    conn.execute(f"create temp table {STAGE} ({columns}, {RESOLUTION_COLUMNS}) on commit drop")
+    counts = BatchCounts()
+    rows: list[tuple[object, ...]] = []
+    rejections: list[Rejection] = []
+    before_since = 0
+    flagged = 0
+    for raw in iter_messages(export, max_bytes=options.max_message_bytes):
+        counts.read += 1
+        if raw.is_oversized:
+            rejections.append(
+                _rejection(
+                    raw,
+                    export,
+                    "message_too_large",
+                    f"is {raw.size_bytes:,} bytes, over the {options.max_message_bytes:,}-byte "
+                    "limit for one message; it was skipped (its attachments are what make it "
+                    "large — forward it without them if it matters).",
+                )
+            )
+        else:
+            try:
+                message = parse_message(
+                    raw.data,
+                    from_line=raw.from_line,
+                    store_body=options.store_bodies,
+                    body_limit=options.body_max_chars,
+                )
+            except MessageRejected as exc:
+                rejections.append(_rejection(raw, export, exc.reason_code, str(exc)))
+            except Exception as exc:  # one broken message must not stop the mailbox
+                rejections.append(
+                    _rejection(
+                        raw,
+                        export,
+                        "unparseable_message",
+                        f"could not be parsed ({type(exc).__name__}: {exc}); it was skipped.",
+                    )
+                )
+            else:
+                if options.since is not None and message.occurred_at < options.since:
+                    before_since += 1
+                else:
+                    flagged += bool(message.flags)
+                    rows.append(_stage_row(raw, message, options.owners))
+        if len(rows) >= CHUNK_MESSAGES:
+            _copy_rows(conn, rows)
+            rows.clear()
+        if len(rejections) >= CHUNK_MESSAGES:
+            record_rejections(conn, batch_id, rejections)
+            rejections.clear()
+        if progress is not None and counts.read % PROGRESS_EVERY == 0:
+            progress(counts.read)
+    if rows:
+        _copy_rows(conn, rows)
+    if rejections:
+        record_rejections(conn, batch_id, rejections)
+    if progress is not None:
+        progress(counts.read)
+    if counts.read == 0:
+        raise CrmError(f"{export.path.name}: the export holds no messages; nothing was loaded.")
+    counts.extra.update(_merge_stage(conn, batch_id, options))
+    counts.inserted = counts.extra.pop("inserted")
+    counts.updated = counts.extra.pop("updated")
+    counts.unchanged = counts.extra["already_stored"] - counts.updated
+    counts.extra["before_since"] = before_since
+    counts.extra["flagged"] = flagged
+    row = conn.execute(
+        "select count(*) from ingest.rejected_rows where import_batch_id = %s", (batch_id,)
+    ).fetchone()
+    counts.rejected = int(row[0]) if row else 0
+    return counts
+
+
+def _stage_row(raw: RawMessage, message: ParsedMessage, owners: Owners) -> tuple[object, ...]:
+    classified = classify(message, owners)
+    first_name, last_name = split_person_name(message.from_name)
+    sender_domain = (message.from_address or "").rpartition("@")[2]
+    details: dict[str, object] = {
+        "message_id": message.message_id,
+        "from": message.from_address,
+        "from_name": message.from_name,
+        "to": message.to_addresses,
+        "cc": message.cc_addresses,
+        "counterparts": classified.counterparts,
+        "occurred_at_source": message.occurred_at_source,
+        "thread_key_source": message.thread_key_source,
+        "in_reply_to": message.in_reply_to,
+        "attachments": [
+            {"name": a.name, "type": a.content_type, "size_bytes": a.size_bytes}
+            for a in message.attachments
+        ],
+        "size_bytes": raw.size_bytes,
+    }
+    if message.bcc_addresses:
+        details["bcc"] = message.bcc_addresses
+    if message.body_truncated:
+        details["body_truncated"] = True
+    if message.body_is_html:
+        details["body_from_html"] = True
+    if message.flags:
+        details["flags"] = message.flags
+    return (
+        raw.number,
+        raw.offset,
+        message.message_key,
+        message.message_id,
+        message.content_sha256,
+        message.occurred_at,
+        classified.direction,
+        "internal" if classified.is_internal else "unmatched",
+        message.is_automated,
+        message.from_address,
+        message.from_name,
+        first_name,
+        last_name,
+        company_from_domain(sender_domain) if sender_domain else None,
+        classified.counterparts,
+        message.subject,
+        message.body,
+        message.thread_key,
+        message.labels,
+        json.dumps(details, ensure_ascii=False),
+    )
+
+
+def _copy_rows(conn: psycopg.Connection, rows: list[tuple[object, ...]]) -> None:
+    names = ", ".join(name for name, _ in STAGE_COLUMNS)
+    with conn.cursor().copy(f"copy {STAGE} ({names}) from stdin") as copy:
+        # jsonb travels as its JSON text; COPY parses it on the server.
+        copy.set_types(["text" if kind == "jsonb" else kind for _, kind in STAGE_COLUMNS])
+        for row in rows:
+            copy.write_row(row)
+
+
+def _rowcount(
+    conn: psycopg.Connection,
+    query: str | sql.Composable,
+    params: Mapping[str, object] | None = None,
+) -> int:
+    cursor = conn.execute(query, params)  # type: ignore[arg-type]  # a str built here, not input
+    return max(cursor.rowcount, 0)
+
+
+def _merge_stage(conn: psycopg.Connection, batch_id: int, options: _Options) -> dict[str, int]:
+    conn.execute(f"create index on {STAGE} (message_key, content_sha256)")
+    conn.execute(f"analyze {STAGE} (message_key, content_sha256, message_id, link_state)")
+    # The same message twice in one file (Takeout labels, a copy in two folders): keep the first,
+    # with the labels of all.
+    conn.execute(
+        f"""
+        update {STAGE} s set labels = g.labels
+        from (
+            select d.message_key, d.content_sha256, min(d.position) as keep,
+                   array(select distinct x collate "C" from {STAGE} e, unnest(e.labels) as x
+                         where e.message_key = d.message_key
+                           and e.content_sha256 = d.content_sha256
+                         order by 1) as labels
+            from {STAGE} d
+            group by d.message_key, d.content_sha256
+            having count(*) > 1
+        ) g
+        where s.position = g.keep
+        """
+    )
+    duplicates = _rowcount(
+        conn,
+        f"""
+        delete from {STAGE} s using {STAGE} k
+        where k.message_key = s.message_key and k.content_sha256 = s.content_sha256
+          and k.position < s.position
+        """,
+    )
+    conn.execute(
+        f"""
+        update {STAGE} s set mail_message_id = m.mail_message_id
+        from ingest.mail_messages m
+        where m.message_key = s.message_key and m.content_sha256 = s.content_sha256
+        """
+    )
+    row = conn.execute(f"select count(*) from {STAGE} where mail_message_id is not null").fetchone()
+    already_stored = int(row[0]) if row else 0
+    updated = _merge_labels(conn)
+    # Two different messages with one Message-ID: both kept, both flagged.
+    conflicts = _rowcount(
+        conn,
+        f"""
+        update {STAGE} s set has_message_id_conflict = true
+        where s.mail_message_id is null and s.message_id is not null and (
+            exists (select from ingest.mail_messages m
+                    where m.message_key = s.message_key and m.content_sha256 <> s.content_sha256)
+            or exists (select from {STAGE} o
+                       where o.message_key = s.message_key
+                         and o.content_sha256 <> s.content_sha256))
+        """,
+    )
+    if conflicts:
+        conn.execute(
+            f"""
+            update ingest.mail_messages m set has_message_id_conflict = true
+            where not m.has_message_id_conflict
+              and exists (select from {STAGE} s
+                          where s.has_message_id_conflict and s.message_key = m.message_key)
+            """
+        )
+    conn.execute(f"delete from {STAGE} where mail_message_id is not null")
+    _link(conn, STAGE, "m.link_state = 'unmatched'")
+    leads_created = _create_leads(conn, batch_id) if options.create_leads else 0
+    inserted = _create_activities(
+        conn, STAGE, "m.link_state = 'linked'", batch=sql.Literal(batch_id)
+    )
+    conn.execute(
+        sql.SQL(
+            """
+            update {stage} m set activity_id = a.activity_id
+            from public.activities a
+            where m.link_state = 'linked' and a.external_id = {external_id}
+            """
+        ).format(stage=sql.SQL(STAGE), external_id=EXTERNAL_ID)
+    )
+    conn.execute(
+        f"""
+        insert into ingest.mail_messages (
+            message_key, message_id, content_sha256, has_message_id_conflict, occurred_at,
+            direction, from_address, from_name, counterpart_addresses, subject, body, thread_key,
+            labels, details, is_automated, link_state, linked_by, linked_address, linked_at,
+            contact_id, lead_id, account_id, activity_id, import_batch_id
+        )
+        select s.message_key, s.message_id, s.content_sha256, s.has_message_id_conflict,
+               s.occurred_at, s.direction::public.activity_direction, s.from_address, s.from_name,
+               s.counterpart_addresses, s.subject,
+               case when s.link_state = 'unmatched' then s.body end,
+               s.thread_key, s.labels, s.details, s.is_automated, s.link_state, s.linked_by,
+               s.linked_address, s.linked_at, s.contact_id, s.lead_id, s.account_id,
+               s.activity_id, %s
+        from {STAGE} s
+        on conflict (message_key, content_sha256) do nothing
+        """,
+        (batch_id,),
+    )
+    states: dict[str, int] = {
+        str(state): int(count)
+        for state, count in conn.execute(
+            f"select link_state, count(*) from {STAGE} group by 1"
+        ).fetchall()
+    }
+    return {
+        "inserted": inserted,
+        "updated": updated,
+        "linked": int(states.get("linked", 0)),
+        "unmatched": int(states.get("unmatched", 0)),
+        "internal": int(states.get("internal", 0)),
+        "duplicates": duplicates,
+        "already_stored": already_stored,
+        "message_id_conflicts": conflicts,
+        "leads_created": leads_created,
+    }
+
+
+def _merge_labels(conn: psycopg.Connection) -> int:
+    """Add labels seen now to messages stored earlier (and to their activities)."""
+    row = conn.execute(
+        f"""
+        with merged as (
+            select m.mail_message_id,
+                   array(select x from unnest(m.labels || s.labels) as x
+                         group by x order by x collate "C") as labels
+            from {STAGE} s
+            join ingest.mail_messages m on m.mail_message_id = s.mail_message_id
+        ),
+        grown as (
+            update ingest.mail_messages m set labels = merged.labels
+            from merged
+            where m.mail_message_id = merged.mail_message_id and m.labels <> merged.labels
+            returning m.activity_id, m.labels
+        ),
+        activities as (
+            update public.activities a
+            set details = jsonb_set(a.details, '{{labels}}', to_jsonb(grown.labels))
+            from grown
+            where a.activity_id = grown.activity_id
+            returning 1
+        )
+        select count(*) from grown
+        """
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _link(conn: psycopg.Connection, table: str, where: str) -> int:
+    """Link rows of ``table`` matching ``where``: contact, then lead, then account by domain.
+
+    Among several counterpart addresses the kind of match decides first, then the position
+    (the sender of received mail comes first). Free-mail domains never match an account.
+    Returns how many rows were linked.
+    """
+    key = sql.Identifier("position" if table == STAGE else "mail_message_id")
+    query = sql.SQL(
+        """
+        with addresses as (
+            select m.{key} as row_key, c.address, c.ordinality
+            from {table} m
+            cross join lateral unnest(m.counterpart_addresses)
+                with ordinality as c (address, ordinality)
+            where {where}
+        ),
+        matches as (
+            select a.row_key, 1 as rank, a.ordinality, a.address,
+                   ct.contact_id, ct.account_id, null::uuid as lead_id
+            from addresses a join public.contacts ct on lower(ct.email) = a.address
+            union all
+            select a.row_key, 2, a.ordinality, a.address, null, null, l.lead_id
+            from addresses a join public.leads l on lower(l.email) = a.address
+            union all
+            select a.row_key, 3, a.ordinality, a.address, null, ac.account_id, null
+            from addresses a
+            join public.accounts ac on lower(ac.domain) = split_part(a.address, '@', 2)
+            where split_part(a.address, '@', 2) <> all(%(free)s)
+        ),
+        best as (
+            select distinct on (row_key) * from matches order by row_key, rank, ordinality
+        )
+        update {table} m set
+            link_state = 'linked',
+            linked_by = case b.rank when 1 then 'contact' when 2 then 'lead' else 'domain' end,
+            linked_address = b.address,
+            linked_at = now(),
+            contact_id = b.contact_id,
+            account_id = b.account_id,
+            lead_id = b.lead_id
+        from best b
+        where m.{key} = b.row_key
+        """
+    ).format(
+        table=sql.SQL(table),
+        key=key,
+        where=sql.SQL(where),  # a fixed condition from this module, never user input
+    )
+    return _rowcount(conn, query, {"free": sorted(FREE_MAIL_DOMAINS)})
+
+
+def _create_activities(
+    conn: psycopg.Connection, table: str, where: str, *, batch: sql.Composable
+) -> int:
+    """One email activity per linked message; the external id makes a second run a no-op."""
+    query = sql.SQL(
+        """
+        insert into public.activities (
+            activity_type, direction, subject, body, occurred_at, lead_id, account_id,
+            contact_id, thread_key, details, external_id, source, import_batch_id
+        )
+        select 'email', m.direction::public.activity_direction, m.subject, m.body,
+               m.occurred_at, m.lead_id, case when m.lead_id is null then m.account_id end,
+               m.contact_id, m.thread_key,
+               m.details || jsonb_build_object(
+                   'labels', to_jsonb(m.labels),
+                   'linked_by', m.linked_by,
+                   'linked_address', m.linked_address,
+                   'message_id_conflict', m.has_message_id_conflict
+               ),
+               {external_id}, %(source)s, {batch}
+        from {table} m
+        where {where}
+        order by m.occurred_at
+        on conflict (external_id) do nothing
+        """
+    ).format(table=sql.SQL(table), where=sql.SQL(where), batch=batch, external_id=EXTERNAL_ID)
+    return _rowcount(conn, query, {"source": SOURCE})
+
+
+def _create_leads(conn: psycopg.Connection, batch_id: int) -> int:
+    """--create-leads: unknown senders of personal (not bulk) received mail from company domains."""
+    created = _rowcount(
+        conn,
+        f"""
+        insert into public.leads
+            (first_name, last_name, company, email, lead_source, source, import_batch_id)
+        select distinct on (lower(s.from_address))
+               s.sender_first_name, s.sender_last_name, s.sender_company, s.from_address,
+               'Email', %(source)s, %(batch)s
+        from {STAGE} s
+        where s.link_state = 'unmatched' and s.direction = 'inbound' and not s.is_automated
+          and s.from_address is not null
+          and split_part(s.from_address, '@', 2) <> all(%(free)s)
+        order by lower(s.from_address), s.position
+        on conflict ((lower(email))) do nothing
+        """,
+        {"source": SOURCE, "batch": batch_id, "free": sorted(FREE_MAIL_DOMAINS)},
+    )
+    if created:
+        _link(conn, STAGE, "m.link_state = 'unmatched'")
+    return created

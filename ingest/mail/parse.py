@@ -1,0 +1,855 @@
+"""Turn the bytes of one message into the facts we store: no psycopg here, no whole-file reads.
+
+Speed and robustness come from decoding only what we keep. The header block is split and unfolded
+by hand (as ``policy.compat32`` would, without building a ``Message``), MIME parts are found by
+searching for their boundaries in the bytes, and only the text parts that become the body are
+transfer-decoded and charset-decoded. Attachments are measured, never decoded. Nothing here goes
+through ``email.policy.default``, which raises on malformed headers (``To: (c):``,
+``Content-Type: text/plain; name*``) and is several times slower.
+"""
+
+from __future__ import annotations
+
+import binascii
+import codecs
+import hashlib
+import html
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.utils import getaddresses, parsedate_to_datetime
+
+# Documented limits (docs/mail.md): bodies are stored trimmed and capped; huge messages skipped.
+BODY_MAX_CHARS = 20_000
+MAX_MESSAGE_BYTES = 50 * 1024 * 1024
+MAX_MIME_DEPTH = 12
+MAX_MESSAGE_ID_CHARS = 500
+
+FREE_MAIL_DOMAINS = frozenset(
+    {
+        "aol.com",
+        "fastmail.com",
+        "gmail.com",
+        "gmx.at",
+        "gmx.ch",
+        "gmx.de",
+        "gmx.net",
+        "googlemail.com",
+        "hey.com",
+        "hotmail.co.uk",
+        "hotmail.com",
+        "hotmail.de",
+        "hotmail.fr",
+        "icloud.com",
+        "live.com",
+        "mac.com",
+        "mail.com",
+        "mail.ru",
+        "me.com",
+        "msn.com",
+        "outlook.com",
+        "outlook.de",
+        "pm.me",
+        "posteo.de",
+        "proton.me",
+        "protonmail.com",
+        "qq.com",
+        "t-online.de",
+        "tutanota.com",
+        "web.de",
+        "yahoo.co.uk",
+        "yahoo.com",
+        "yahoo.de",
+        "yahoo.fr",
+        "yandex.com",
+        "yandex.ru",
+        "zoho.com",
+    }
+)
+
+# Headers that an export tool adds or rewrites; left out of the byte hash of a message without
+# Message-ID so the same message from two exports (or two Takeout labels) hashes the same.
+EXPORT_HEADERS = frozenset(
+    {
+        "x-gmail-labels",
+        "x-gm-thrid",
+        "x-mozilla-status",
+        "x-mozilla-status2",
+        "x-mozilla-keys",
+        "status",
+        "x-status",
+        "x-keywords",
+        "x-uid",
+        "content-length",
+        "lines",
+    }
+)
+
+AUTOMATED_LOCAL_PARTS = frozenset(
+    {
+        "bounce",
+        "bounces",
+        "donotreply",
+        "do-not-reply",
+        "mailer-daemon",
+        "newsletter",
+        "no-reply",
+        "noreply",
+        "notification",
+        "notifications",
+        "postmaster",
+    }
+)
+
+# The same rule as the CHECK constraint on contacts.email and leads.email.
+_VALID_ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_HEADER_LINE = re.compile(r"^([\x21-\x39\x3b-\x7e]+)[ \t]*:(.*)$", re.S)
+_HEADER_END = re.compile(rb"\r?\n\r?\n")
+_ENCODED_WORD = re.compile(r"=\?([^?\s*]+)(?:\*[^?\s]*)?\?([QqBb])\?([^?\s]*)\?=")
+_BETWEEN_WORDS = re.compile(r"(?<=\?=)[ \t\r\n]+(?==\?)")
+_MESSAGE_ID = re.compile(r"<([^<>\s]+)>")
+_FROM_LINE_DATE = re.compile(
+    r"(Mon|Tue|Wed|Thu|Fri|Sat|Sun) +(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) +(\d{1,2}) "
+    r"+(\d{1,2}):(\d{2})(?::(\d{2}))?(?: +([+-]\d{4}|[A-Z]{2,5}))? +(\d{4})"
+)
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"], 1
+    )
+}
+
+_HTML_DROP = re.compile(r"<(script|style|head|title)\b.*?</\1\s*>|<!--.*?-->", re.S | re.I)
+_HTML_BREAK = re.compile(r"<br\s*/?>|</(p|div|tr|h[1-6]|table|blockquote|ul|ol)\s*>", re.I)
+_HTML_ITEM = re.compile(r"<li\b[^>]*>", re.I)
+_HTML_TAG = re.compile(r"<[^>]*>")
+_SPACES = re.compile(r"[ \t\f\v\xa0]+")
+_BLANK_LINES = re.compile(r"\n{3,}")
+_ATTRIBUTION = re.compile(
+    r"^(On .{4,200} wrote:|Am .{4,200} schrieb .{1,200}:|Le .{4,200} a écrit ?:"
+    r"|-+ ?Original Message ?-+|-+ ?Ursprüngliche Nachricht ?-+)$",
+    re.I,
+)
+_MBOXO_ESCAPED = re.compile(r"(?m)^>(>*From )")
+_OUTLOOK_SEPARATOR = re.compile(r"^(_{20,}|-{5,} ?Original Message ?-{5,})$", re.I)
+
+
+class MessageRejected(Exception):
+    """A message we cannot store; the reason code and message go to ingest.rejected_rows."""
+
+    def __init__(self, reason_code: str, message: str) -> None:
+        super().__init__(message)
+        self.reason_code = reason_code
+
+
+@dataclass(frozen=True)
+class Attachment:
+    name: str | None
+    content_type: str
+    size_bytes: int
+
+
+@dataclass
+class ParsedMessage:
+    """What one message says, decoded; direction and counterparts need the owners (classify)."""
+
+    message_id: str | None
+    message_key: str
+    content_sha256: str
+    occurred_at: datetime
+    occurred_at_source: str
+    from_address: str | None
+    from_name: str | None
+    to_addresses: list[str]
+    cc_addresses: list[str]
+    bcc_addresses: list[str]
+    subject: str | None
+    body: str | None
+    body_truncated: bool
+    body_is_html: bool
+    thread_key: str | None
+    thread_key_source: str | None
+    in_reply_to: str | None
+    labels: list[str]
+    attachments: list[Attachment]
+    is_automated: bool
+    flags: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Owners:
+    """The user's own addresses (and ``@domain`` entries for a whole firm), lower-cased."""
+
+    addresses: frozenset[str]
+    domains: frozenset[str]
+
+    @classmethod
+    def of(cls, entries: Sequence[str]) -> Owners:
+        cleaned = [entry.strip().lower() for entry in entries if entry.strip()]
+        return cls(
+            addresses=frozenset(entry for entry in cleaned if not entry.startswith("@")),
+            domains=frozenset(entry[1:] for entry in cleaned if entry.startswith("@")),
+        )
+
+    def __contains__(self, address: object) -> bool:
+        if not isinstance(address, str):
+            return False
+        return address in self.addresses or address.rpartition("@")[2] in self.domains
+
+
+@dataclass(frozen=True)
+class Classified:
+    direction: str  # 'inbound' or 'outbound'
+    counterparts: list[str]  # non-owner addresses, the ones that decide the link, in order
+    is_internal: bool
+
+
+def classify(message: ParsedMessage, owners: Owners) -> Classified:
+    """Direction from the sender; counterparts are the other party's addresses, sender first."""
+    outbound = message.from_address is not None and message.from_address in owners
+    ordered = [] if outbound else [message.from_address] if message.from_address else []
+    ordered += message.to_addresses + message.cc_addresses + message.bcc_addresses
+    counterparts: list[str] = []
+    for address in ordered:
+        if address not in owners and address not in counterparts:
+            counterparts.append(address)
+    return Classified(
+        direction="outbound" if outbound else "inbound",
+        counterparts=counterparts,
+        is_internal=not counterparts,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Bytes and charsets
+# ---------------------------------------------------------------------------------------------
+
+
+def decode_text(data: bytes, declared: str | None, flags: list[str]) -> str:
+    """Declared charset, then cp1252, then UTF-8 with replacement; every fallback is flagged."""
+    charset = (declared or "").strip().strip('"').lower()
+    if charset in ("", "us-ascii", "ascii"):
+        # Undeclared or "ascii" 8-bit text is UTF-8 far more often than anything else, and a
+        # strict UTF-8 decode of other text fails, so this costs no accuracy.
+        charset = "utf-8"
+    try:
+        codecs.lookup(charset)
+    except LookupError:
+        _flag(flags, f"unknown_charset:{charset}")
+    else:
+        try:
+            return data.decode(charset)
+        except UnicodeDecodeError:
+            _flag(flags, f"wrong_charset:{charset}")
+    try:
+        return data.decode("cp1252")
+    except UnicodeDecodeError:
+        _flag(flags, "undecodable_bytes_replaced")
+        return data.decode("utf-8", errors="replace")
+
+
+def _flag(flags: list[str], flag: str) -> None:
+    if flag not in flags:
+        flags.append(flag)
+
+
+def decode_words(value: str, flags: list[str]) -> str:
+    """Decode RFC 2047 encoded words (=?charset?Q|B?...?=), tolerating bad charsets and padding."""
+    if "=?" not in value:
+        return value
+    value = _BETWEEN_WORDS.sub("", value)
+
+    def one(match: re.Match[str]) -> str:
+        charset, encoding, payload = match.group(1), match.group(2).upper(), match.group(3)
+        try:
+            if encoding == "B":
+                raw = binascii.a2b_base64(payload + "=" * (-len(payload) % 4))
+            else:
+                raw = binascii.a2b_qp(payload.encode("ascii", "replace"), header=True)
+        except (binascii.Error, ValueError):
+            _flag(flags, "bad_encoded_word")
+            return match.group(0)
+        return decode_text(raw, charset, flags)
+
+    return _ENCODED_WORD.sub(one, value)
+
+
+def _clean(value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = " ".join(value.split())
+    return value or None
+
+
+# ---------------------------------------------------------------------------------------------
+# Headers
+# ---------------------------------------------------------------------------------------------
+
+
+def split_head(data: bytes) -> tuple[bytes, bytes]:
+    """Split a message or MIME part into its header block and its body."""
+    if data.startswith(b"\n"):
+        return b"", data[1:]
+    if data.startswith(b"\r\n"):
+        return b"", data[2:]
+    end = _HEADER_END.search(data)
+    if end is None:
+        return data, b""
+    return data[: end.start()], data[end.end() :]
+
+
+def parse_headers(block: bytes, flags: list[str]) -> dict[str, list[str]]:
+    """Unfold and split a header block; raw 8-bit bytes are decoded like any text."""
+    try:
+        text = block.decode("utf-8")
+    except UnicodeDecodeError:
+        text = decode_text(block, "cp1252", flags)
+        _flag(flags, "8bit_headers")
+    headers: dict[str, list[str]] = {}
+    name: str | None = None
+    for line in text.split("\n"):
+        if line.endswith("\r"):
+            line = line[:-1]
+        if not line:
+            continue
+        if line[0] in " \t":
+            if name is not None:
+                headers[name][-1] += " " + line.strip()
+            continue
+        match = _HEADER_LINE.match(line)
+        if match is None:
+            name = None
+            _flag(flags, "malformed_header_line")
+            continue
+        name = match.group(1).lower()
+        headers.setdefault(name, []).append(match.group(2).strip())
+    return headers
+
+
+def _first(headers: dict[str, list[str]], name: str) -> str | None:
+    values = headers.get(name)
+    return values[0] if values else None
+
+
+def split_params(value: str) -> tuple[str, dict[str, str]]:
+    """``type/subtype; a=b; c="d"`` with RFC 2231 (``name*``, ``name*0*``) and malformed params."""
+    pieces: list[str] = []
+    current: list[str] = []
+    quoted = False
+    for char in value:
+        if char == '"':
+            quoted = not quoted
+        if char == ";" and not quoted:
+            pieces.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    pieces.append("".join(current))
+    main = pieces[0].strip().lower()
+    plain: dict[str, str] = {}
+    extended: dict[str, dict[int, tuple[str, bool]]] = {}
+    for piece in pieces[1:]:
+        key, equals, raw = piece.partition("=")
+        key = key.strip().lower()
+        if not equals or not key:
+            continue  # e.g. `name*` with no value: ignored, as mail clients do
+        raw = raw.strip()
+        if len(raw) >= 2 and raw[0] == '"' and raw[-1] == '"':
+            raw = raw[1:-1].replace('\\"', '"').replace("\\\\", "\\")
+        if "*" in key:
+            base, _, rest = key.partition("*")
+            encoded = rest.endswith("*") or rest == ""
+            index_text = rest.rstrip("*")
+            index = int(index_text) if index_text.isdigit() else 0
+            extended.setdefault(base, {})[index] = (raw, encoded)
+        else:
+            plain[key] = raw
+    for base, sections in extended.items():
+        joined_raw: list[bytes] = []
+        charset = "utf-8"
+        for position, index in enumerate(sorted(sections)):
+            raw, encoded = sections[index]
+            if encoded:
+                if position == 0 and raw.count("'") >= 2:
+                    charset, _, raw = raw.split("'", 2)
+                joined_raw.append(_percent_decode(raw))
+            else:
+                joined_raw.append(raw.encode("utf-8"))
+        plain[base] = decode_text(b"".join(joined_raw), charset or "utf-8", [])
+    return main, plain
+
+
+def _percent_decode(value: str) -> bytes:
+    out = bytearray()
+    index = 0
+    raw = value.encode("utf-8", "replace")
+    while index < len(raw):
+        byte = raw[index]
+        if byte == 0x25 and index + 2 < len(raw) + 0 and _is_hex(raw[index + 1 : index + 3]):
+            out.append(int(raw[index + 1 : index + 3], 16))
+            index += 3
+        else:
+            out.append(byte)
+            index += 1
+    return bytes(out)
+
+
+def _is_hex(pair: bytes) -> bool:
+    return len(pair) == 2 and all(chr(b) in "0123456789abcdefABCDEF" for b in pair)
+
+
+def normalise_message_id(value: str | None) -> str | None:
+    """``<Local@Example.COM>`` → ``Local@example.com``: brackets off, domain lower-cased."""
+    if not value:
+        return None
+    match = _MESSAGE_ID.search(value)
+    token = match.group(1) if match else (value.split() or [""])[0].strip("<>")
+    if not token:
+        return None
+    local, at, domain = token.rpartition("@")
+    return f"{local}@{domain.lower()}" if at else token
+
+
+def _message_ids(value: str | None) -> list[str]:
+    if not value:
+        return []
+    found = _MESSAGE_ID.findall(value)
+    return [normalised for token in found if (normalised := normalise_message_id(f"<{token}>"))]
+
+
+def parse_addresses(
+    values: list[str] | None, flags: list[str], header: str
+) -> list[tuple[str, str]]:
+    """(display name, lower-cased address) pairs; malformed entries are dropped and flagged."""
+    if not values:
+        return []
+    pairs: list[tuple[str, str]] = []
+    simple = _simple_addresses(values)
+    for name, address in simple if simple is not None else getaddresses(values):
+        address = address.strip().strip("<>").lower()
+        if not address:
+            continue
+        if not _VALID_ADDRESS.match(address):
+            _flag(flags, f"malformed_address:{header}")
+            continue
+        pairs.append((decode_words(name, flags).strip(), address))
+    if not pairs and any(value.strip() for value in values):
+        # e.g. `To: (c):` or `To: undisclosed-recipients:;` — nothing usable, not an error.
+        _flag(flags, f"no_address:{header}")
+    return pairs
+
+
+_SIMPLE_NAMED = re.compile(r"^\s*([^<>\"(),;:\\@]*?)\s*<([^<>\s\"(),;:\\]+@[^<>\s\"(),;:\\]+)>\s*$")
+_SIMPLE_BARE = re.compile(r"^\s*([^<>\s\"(),;:\\]+@[^<>\s\"(),;:\\]+)\s*$")
+
+
+def _simple_addresses(values: list[str]) -> list[tuple[str, str]] | None:
+    """The common `Name <a@b>, c@d` cases by regex; None sends anything else to getaddresses."""
+    pairs: list[tuple[str, str]] = []
+    for value in values:
+        if '"' in value or "(" in value:
+            return None
+        for piece in value.split(","):
+            if not piece.strip():
+                continue
+            named = _SIMPLE_NAMED.match(piece)
+            if named is not None:
+                pairs.append((named.group(1), named.group(2)))
+                continue
+            bare = _SIMPLE_BARE.match(piece)
+            if bare is None:
+                return None
+            pairs.append(("", bare.group(1)))
+    return pairs
+
+
+def split_labels(value: str, flags: list[str]) -> list[str]:
+    """Gmail's X-Gmail-Labels: RFC 2047-decoded first, then split at commas outside quotes."""
+    decoded = decode_words(value, flags)
+    labels: list[str] = []
+    current: list[str] = []
+    quoted = False
+    escaped = False
+    for char in decoded:
+        if escaped:
+            current.append(char)
+            escaped = False
+        elif char == "\\" and quoted:
+            escaped = True
+        elif char == '"':
+            quoted = not quoted
+        elif char == "," and not quoted:
+            labels.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    labels.append("".join(current))
+    return sorted({label.strip() for label in labels if label.strip()})
+
+
+# ---------------------------------------------------------------------------------------------
+# Dates
+# ---------------------------------------------------------------------------------------------
+
+
+def _plausible(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    if moment.tzinfo is None:  # `-0000` means "no zone known": take it as UTC
+        moment = moment.replace(tzinfo=UTC)
+    now = datetime.now(UTC)
+    if not (datetime(1980, 1, 1, tzinfo=UTC) <= moment <= now + timedelta(days=2)):
+        return None
+    return moment
+
+
+def parse_date(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return _plausible(parsedate_to_datetime(value))
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+
+
+def parse_from_line_date(from_line: str | None) -> datetime | None:
+    """The asctime date of an mbox From_ line (`From x Wed Mar 12 09:14:00 +0000 2025`)."""
+    if not from_line:
+        return None
+    match = _FROM_LINE_DATE.search(from_line)
+    if match is None:
+        return None
+    _, month, day, hour, minute, second, zone, year = match.groups()
+    offset = timedelta(0)
+    if zone and zone[0] in "+-":
+        sign = -1 if zone[0] == "-" else 1
+        offset = sign * timedelta(hours=int(zone[1:3]), minutes=int(zone[3:5]))
+    try:
+        naive = datetime(int(year), _MONTHS[month], int(day), int(hour), int(minute))
+        naive += timedelta(seconds=int(second or 0))
+    except ValueError:
+        return None
+    return _plausible((naive - offset).replace(tzinfo=UTC))
+
+
+# ---------------------------------------------------------------------------------------------
+# MIME
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Bodies:
+    plain: list[str] = field(default_factory=list)
+    html: list[str] = field(default_factory=list)
+    attachments: list[Attachment] = field(default_factory=list)
+
+
+def _transfer_decode(body: bytes, encoding: str, flags: list[str]) -> bytes:
+    if encoding == "base64":
+        try:
+            return binascii.a2b_base64(body)
+        except binascii.Error:
+            compact = re.sub(rb"[^A-Za-z0-9+/]", b"", body)
+            _flag(flags, "bad_base64")
+            return binascii.a2b_base64(compact[: len(compact) - len(compact) % 4])
+    if encoding == "quoted-printable":
+        return binascii.a2b_qp(body)
+    return body
+
+
+def _decoded_size(body: bytes, encoding: str) -> int:
+    if encoding == "base64":
+        compact = body.translate(None, b" \t\r\n")
+        return max(0, len(compact) * 3 // 4 - compact[-2:].count(b"="))
+    if encoding == "quoted-printable":
+        return len(binascii.a2b_qp(body))
+    return len(body)
+
+
+def _walk(
+    headers: dict[str, list[str]], body: bytes, into: _Bodies, flags: list[str], depth: int
+) -> None:
+    content_type, type_params = split_params(_first(headers, "content-type") or "text/plain")
+    if "/" not in content_type:
+        content_type = "text/plain"
+    disposition, disposition_params = split_params(_first(headers, "content-disposition") or "")
+    encoding = (_first(headers, "content-transfer-encoding") or "7bit").strip().lower()
+    if content_type.startswith("multipart/"):
+        boundary = type_params.get("boundary")
+        if not boundary or depth >= MAX_MIME_DEPTH:
+            _flag(flags, "multipart_without_boundary")
+            content_type = "text/plain"
+        else:
+            parts = _split_multipart(body, boundary.encode("utf-8", "replace"))
+            if parts is None:
+                _flag(flags, "missing_mime_boundary")
+                content_type = "text/plain"
+            else:
+                for part in parts:
+                    head, part_body = split_head(part)
+                    part_headers = parse_headers(head, flags) if head else {}
+                    _walk(part_headers, part_body, into, flags, depth + 1)
+                return
+    name = disposition_params.get("filename") or type_params.get("name")
+    if name:
+        name = _clean(decode_words(name, flags))
+    is_text = content_type in ("text/plain", "text/html")
+    if is_text and disposition != "attachment" and not name:
+        text = decode_text(
+            _transfer_decode(body, encoding, flags), type_params.get("charset"), flags
+        )
+        (into.plain if content_type == "text/plain" else into.html).append(text)
+        return
+    into.attachments.append(Attachment(name, content_type, _decoded_size(body, encoding)))
+
+
+def _split_multipart(body: bytes, boundary: bytes) -> list[bytes] | None:
+    """The parts between ``--boundary`` lines (found with bytes.find: no regex per message)."""
+    delimiter = b"--" + boundary
+    parts: list[bytes] = []
+    start: int | None = None
+    position = 0
+    while True:
+        found = body.find(delimiter, position)
+        if found < 0:
+            break
+        position = found + len(delimiter)
+        if found and body[found - 1 : found] != b"\n":
+            continue  # not at the start of a line
+        line_end = body.find(b"\n", position)
+        rest = body[position : line_end if line_end >= 0 else len(body)]
+        is_close = rest.startswith(b"--")
+        if rest.rstrip(b" \t\r") not in (b"", b"--") and not is_close:
+            continue  # a longer boundary that merely starts with this one
+        if start is not None:
+            end = found
+            # The line break before a delimiter belongs to the delimiter.
+            if body[end - 2 : end] == b"\r\n":
+                end -= 2
+            elif body[end - 1 : end] == b"\n":
+                end -= 1
+            parts.append(body[start:end])
+        if is_close:
+            return parts
+        start = line_end + 1 if line_end >= 0 else len(body)
+        position = start
+    if start is None:
+        return None
+    parts.append(body[start:])  # no closing delimiter: keep what is there
+    return parts
+
+
+def html_to_text(markup: str) -> str:
+    """A small, fast HTML-to-text conversion: enough for a readable timeline entry."""
+    text = _HTML_DROP.sub("", markup)
+    text = _HTML_BREAK.sub("\n", text)
+    text = _HTML_ITEM.sub("\n- ", text)
+    text = _HTML_TAG.sub("", text)
+    text = html.unescape(text)
+    return "\n".join(_SPACES.sub(" ", line).strip() for line in text.splitlines())
+
+
+def trim_body(text: str, limit: int = BODY_MAX_CHARS) -> tuple[str | None, bool]:
+    """Drop the quoted history under a reply and its attribution line; cap the length."""
+    lines = [line.rstrip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    for index, line in enumerate(lines):
+        if _OUTLOOK_SEPARATOR.match(line.strip()) and any(
+            candidate.startswith(("From:", "Von:", "De:"))
+            for candidate in lines[index + 1 : index + 3]
+        ):
+            lines = lines[:index]
+            break
+    end = len(lines)
+    while end and (not lines[end - 1].strip() or lines[end - 1].startswith(">")):
+        end -= 1
+    if any(line.startswith(">") for line in lines[end:]):
+        lines = lines[:end]
+        if lines and _ATTRIBUTION.match(lines[-1].strip()):
+            lines.pop()
+    trimmed = _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
+    if not trimmed:
+        return None, False
+    if len(trimmed) > limit:
+        return trimmed[:limit].rstrip() + " […]", True
+    return trimmed, False
+
+
+# ---------------------------------------------------------------------------------------------
+# One message
+# ---------------------------------------------------------------------------------------------
+
+
+def parse_message(
+    data: bytes,
+    *,
+    from_line: str | None = None,
+    store_body: bool = True,
+    body_limit: int = BODY_MAX_CHARS,
+) -> ParsedMessage:
+    """Parse one message; raises MessageRejected for a message we cannot store."""
+    flags: list[str] = []
+    head, body = split_head(data)
+    headers = parse_headers(head, flags)
+    if not any(
+        name in headers for name in ("from", "date", "message-id", "subject", "received", "to")
+    ):
+        raise MessageRejected(
+            "not_a_message",
+            "has no mail headers (From, To, Date, Subject, Message-ID or Received), so the "
+            "export is damaged here; the message was skipped and the others were imported.",
+        )
+
+    raw_message_id = _first(headers, "message-id")
+    message_id = normalise_message_id(raw_message_id)
+    if message_id is not None and len(message_id) > MAX_MESSAGE_ID_CHARS:
+        _flag(flags, "message_id_too_long")
+        message_id = None
+
+    occurred_at = parse_date(_first(headers, "date"))
+    source = "date"
+    if occurred_at is None:
+        if headers.get("date"):
+            _flag(flags, "unreadable_date")
+        occurred_at, source = parse_from_line_date(from_line), "from_line"
+    if occurred_at is None:
+        source = "received"
+        for received in headers.get("received", []):
+            occurred_at = parse_date(received.rpartition(";")[2])
+            if occurred_at is not None:
+                break
+    if occurred_at is None:
+        raise MessageRejected(
+            "missing_date",
+            "has no readable Date header, mbox From_ line date or Received date (an unsent draft "
+            "has none), so it cannot be placed on the timeline; the message was skipped.",
+        )
+
+    senders = parse_addresses(headers.get("from"), flags, "from") or parse_addresses(
+        headers.get("sender"), flags, "sender"
+    )
+    from_name, from_address = senders[0] if senders else (None, None)
+    to = [address for _, address in parse_addresses(headers.get("to"), flags, "to")]
+    cc = [address for _, address in parse_addresses(headers.get("cc"), flags, "cc")]
+    bcc = [address for _, address in parse_addresses(headers.get("bcc"), flags, "bcc")]
+
+    subject_raw = _first(headers, "subject")
+    subject = _clean(decode_words(subject_raw, flags)) if subject_raw is not None else None
+
+    bodies = _Bodies()
+    _walk(headers, body, bodies, flags, 0)
+    if bodies.plain:
+        full_text = "\n\n".join(bodies.plain)
+    elif bodies.html:
+        full_text = html_to_text("\n".join(bodies.html))
+    else:
+        full_text = ""
+    stored_body, truncated = trim_body(full_text, body_limit) if store_body else (None, False)
+
+    thread_id = (_first(headers, "x-gm-thrid") or "").strip()
+    references = _message_ids(_first(headers, "references"))
+    in_reply_to_ids = _message_ids(_first(headers, "in-reply-to"))
+    if thread_id:
+        thread_key, thread_source = thread_id, "x-gm-thrid"
+    elif references:
+        thread_key, thread_source = references[0], "references"
+    elif in_reply_to_ids:
+        thread_key, thread_source = in_reply_to_ids[0], "in-reply-to"
+    elif message_id:
+        thread_key, thread_source = message_id, "message-id"
+    else:
+        thread_key, thread_source = None, None
+
+    labels_raw = headers.get("x-gmail-labels")
+    labels = split_labels(",".join(labels_raw), flags) if labels_raw else []
+
+    content = hashlib.sha256()
+    for part in (
+        occurred_at.isoformat(),
+        from_address or "",
+        subject or "",
+        _MBOXO_ESCAPED.sub(r"\1", full_text) if ">From " in full_text else full_text,
+        "|".join(f"{a.name}:{a.content_type}:{a.size_bytes}" for a in bodies.attachments),
+    ):
+        content.update(part.encode("utf-8", "surrogatepass"))
+        content.update(b"\x1f")
+    content_sha256 = content.hexdigest()
+    message_key = message_id if message_id else "sha256:" + _bytes_sha256(head, body)
+
+    local_part = (from_address or "").partition("@")[0]
+    precedence = (_first(headers, "precedence") or "").strip().lower()
+    auto_submitted = (_first(headers, "auto-submitted") or "no").strip().lower()
+    is_automated = (
+        "list-id" in headers
+        or "list-unsubscribe" in headers
+        or precedence in ("bulk", "list", "junk")
+        or not auto_submitted.startswith("no")
+        or local_part in AUTOMATED_LOCAL_PARTS
+    )
+
+    return ParsedMessage(
+        message_id=message_id,
+        message_key=message_key,
+        content_sha256=content_sha256,
+        occurred_at=occurred_at,
+        occurred_at_source=source,
+        from_address=from_address,
+        from_name=from_name or None,
+        to_addresses=to,
+        cc_addresses=cc,
+        bcc_addresses=bcc,
+        subject=subject,
+        body=stored_body,
+        body_truncated=truncated,
+        body_is_html=not bodies.plain and bool(bodies.html),
+        thread_key=thread_key,
+        thread_key_source=thread_source,
+        in_reply_to=in_reply_to_ids[0] if in_reply_to_ids else None,
+        labels=labels,
+        attachments=bodies.attachments,
+        is_automated=is_automated,
+        flags=flags,
+    )
+
+
+def _bytes_sha256(head: bytes, body: bytes) -> str:
+    """SHA-256 of the message bytes without the headers an export tool adds; LF line ends."""
+    digest = hashlib.sha256()
+    skipping = False
+    for line in head.replace(b"\r\n", b"\n").split(b"\n"):
+        if line[:1] not in (b" ", b"\t"):
+            name = line.partition(b":")[0].strip().lower().decode("ascii", "replace")
+            skipping = name in EXPORT_HEADERS
+        if not skipping:
+            digest.update(line + b"\n")
+    # An mboxo writer may have turned a body line `From ` into `>From `; hash both alike.
+    digest.update((b"\n" + body).replace(b"\r\n", b"\n").replace(b"\n>From ", b"\nFrom "))
+    return digest.hexdigest()
+
+
+def company_from_domain(domain: str) -> str:
+    """`acme-consulting.co.uk` → `Acme Consulting`: the name a lead's company starts with."""
+    labels = [label for label in domain.lower().split(".") if label]
+    if len(labels) >= 3 and labels[-2] in ("co", "com", "org", "net", "ac", "gov", "edu"):
+        name = labels[-3]
+    elif len(labels) >= 2:
+        name = labels[-2]
+    else:
+        name = labels[0] if labels else domain
+    return " ".join(word.capitalize() for word in re.split(r"[-_]+", name) if word) or domain
+
+
+def split_person_name(display: str | None) -> tuple[str | None, str | None]:
+    """`Doe, Jane` or `Jane Doe` → (first, last)."""
+    if not display:
+        return None, None
+    display = display.strip().strip("'\"").strip()
+    if not display or "@" in display:
+        return None, None
+    if "," in display:
+        last, _, first = display.partition(",")
+        return first.strip() or None, last.strip() or None
+    parts = display.split()
+    if len(parts) == 1:
+        return None, parts[0]
+    return " ".join(parts[:-1]), parts[-1]

@@ -1,0 +1,144 @@
+"""The shape every reader produces: a header and an iterator of row chunks."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ingest.errors import CrmError, ExitCode
+
+DEFAULT_CHUNK_ROWS = 50_000
+# How many leading records may be a preamble (LinkedIn's "Notes:" block) before the header.
+MAX_PREAMBLE_RECORDS = 20
+
+_NOT_ALNUM = re.compile(r"[\W_]+")
+
+
+def normalise_header(header: str) -> str:
+    """The matching key of a header: case, spaces, underscores and punctuation ignored."""
+    return _NOT_ALNUM.sub("", header.replace("\ufeff", "").casefold())
+
+
+@dataclass(frozen=True)
+class RaggedRow:
+    """A row with more (or, in a CSV, fewer) cells than the header."""
+
+    row_number: int
+    cells: list[str]
+
+
+@dataclass
+class Chunk:
+    """Consecutive rows of a file, each exactly as wide as the header."""
+
+    row_numbers: list[int]
+    rows: list[list[str]]
+    ragged: list[RaggedRow] = field(default_factory=list)
+    blank: int = 0
+    position: int = 0  # how far through the file this chunk ends, in the units of `size`
+
+
+@dataclass
+class SheetTable:
+    """An opened spreadsheet: what was sniffed about it, its header, and a way to read its rows.
+
+    Row numbers are the ones a spreadsheet program shows: the header (after any preamble) is the
+    row it sits on, and rows with line breaks inside quoted cells still count as one row.
+    """
+
+    path: Path
+    kind: str  # "csv" or "xlsx"
+    encoding: str  # the encoding used to read it ("xlsx" for workbooks)
+    delimiter: str | None
+    headers: list[str]
+    header_row: int
+    preamble_rows: int
+    size: int  # total of the unit `Chunk.position` counts in (bytes or rows)
+    sheet: str | None = None
+    _records: Callable[[], Iterator[list[str]]] | None = None
+    pad_short_rows: bool = False
+
+    @property
+    def width(self) -> int:
+        return len(self.headers)
+
+    def chunks(self, rows_per_chunk: int = DEFAULT_CHUNK_ROWS) -> Iterator[Chunk]:
+        """Yield the data rows in chunks: blank rows counted and dropped, ragged rows set apart."""
+        assert self._records is not None
+        width = self.width
+        chunk = Chunk([], [])
+        records = self._records()
+        row_number = self.header_row
+        for cells in records:
+            row_number += 1
+            if not "".join(cells).strip():
+                chunk.blank += 1
+                continue
+            if len(cells) > width:
+                if "".join(cells[width:]).strip():
+                    chunk.ragged.append(RaggedRow(row_number, cells))
+                    continue
+                cells = cells[:width]
+            elif len(cells) < width:
+                if not self.pad_short_rows:
+                    chunk.ragged.append(RaggedRow(row_number, cells))
+                    continue
+                cells = cells + [""] * (width - len(cells))
+            chunk.row_numbers.append(row_number)
+            chunk.rows.append(cells)
+            if len(chunk.rows) >= rows_per_chunk:
+                chunk.position = _position(records) or row_number
+                yield chunk
+                chunk = Chunk([], [])
+        chunk.position = self.size
+        yield chunk
+
+
+def _position(records: Iterator[list[str]]) -> int:
+    tell = getattr(records, "position", None)
+    return int(tell()) if callable(tell) else 0
+
+
+def check_headers(path: Path, raw_headers: Iterable[str], header_row: int) -> list[str]:
+    """Trim trailing blank header cells and reject duplicates after normalisation."""
+    headers = [header.replace("\ufeff", "").strip() for header in raw_headers]
+    while headers and not headers[-1]:
+        headers.pop()
+    if not headers:
+        raise CrmError(
+            f"{path.name}: the file is empty (no header row). "
+            "Export it again with a header row and at least one data row.",
+            exit_code=ExitCode.FILE_FAILED,
+        )
+    seen: dict[str, int] = {}
+    for index, header in enumerate(headers):
+        key = normalise_header(header)
+        if not key:
+            headers[index] = f"(column {index + 1})"
+            continue
+        if key in seen:
+            first = seen[key]
+            raise CrmError(
+                f"{path.name}: row {header_row} has duplicate columns: column {first + 1} "
+                f'"{headers[first]}" and column {index + 1} "{header}" both read as "{key}". '
+                "Rename or delete one of them and import again.",
+                exit_code=ExitCode.FILE_FAILED,
+            )
+        seen[key] = index
+    return headers
+
+
+def find_header(records: list[list[str]]) -> int:
+    """Index of the header among the first records: skip a preamble of one-cell lines."""
+    widths = [sum(1 for cell in record if cell.strip()) for record in records]
+    if not widths:
+        return 0
+    wide = [index for index, width in enumerate(widths) if width >= 2]
+    if wide and wide[0] <= MAX_PREAMBLE_RECORDS:
+        return wide[0]
+    for index, width in enumerate(widths):
+        if width:
+            return index
+    return 0

@@ -1,0 +1,393 @@
+"""Import one spreadsheet (CSV or XLSX): read → map → validate → COPY → merge, in one transaction.
+
+:func:`import_spreadsheet` is the library entry point the ``crm import`` command calls for every
+file. Either the whole file loads (with its batch row and rejected rows) or nothing does; a failed
+file is then recorded as a failed batch in a transaction of its own.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import psycopg
+
+from ingest.batches import (
+    BatchCounts,
+    FileFacts,
+    Rejection,
+    find_loaded_batch,
+    finish_batch,
+    open_batch,
+    record_failed_batch,
+    record_rejections,
+)
+from ingest.errors import CrmError, ExitCode
+from ingest.readers import REPORT_SUFFIX, Chunk, SheetTable, open_table
+from ingest.results import FileResult
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ingest.profiles import Mapping
+    from ingest.validate import ColumnSource, Field, ValidationContext
+
+# pandas and the loader are imported when a file is really loaded, so that skipping a file that
+# was imported before takes a fraction of a second.
+DATE_ORDERS = ("DMY", "MDY", "YMD")
+
+Progress = Callable[[int, int], None]  # (done, total), in bytes for CSV and rows for XLSX
+
+IDENTITY_COLUMNS = {
+    "leads": ("first_name", "last_name", "company", "email", "linkedin_url"),
+    "people": ("first_name", "last_name", "company", "email", "linkedin_url"),
+    "contacts": ("first_name", "last_name", "email"),
+}
+
+
+@dataclass
+class ImportOptions:
+    """The choices of one `crm import` run that apply to every spreadsheet in it."""
+
+    entity: str | None = None
+    profile: str = "auto"
+    date_format: str | None = None
+    sheet: str | None = None
+    dry_run: bool = False
+    strict: bool = False
+    force: bool = False
+    report_dir: Path | None = None  # default: beside the imported file
+    rows_per_chunk: int = 50_000
+
+
+def import_spreadsheet(
+    conn: psycopg.Connection,
+    path: Path,
+    options: ImportOptions,
+    *,
+    progress: Progress | None = None,
+) -> FileResult:
+    """Import one file; never raises for problems in the file (they become a failed result)."""
+    started = time.perf_counter()
+    if options.date_format is not None and options.date_format not in DATE_ORDERS:
+        raise CrmError(
+            f"--date-format {options.date_format} is not one of {', '.join(DATE_ORDERS)}."
+        )
+    facts = FileFacts.of(path)
+    result = FileResult(path=path, kind="spreadsheet", status="loaded")
+    if not options.force and not options.dry_run:
+        earlier = find_loaded_batch(conn, facts.sha256)
+        if earlier:
+            result.status = "skipped"
+            result.import_batch_id = earlier[0]
+            result.message = (
+                f"already imported (batch {earlier[0]}, {earlier[1]}); nothing changed. "
+                "Use --force to import it again."
+            )
+            return result
+    from ingest.load import ADVISORY_LOCK
+    from ingest.profiles import choose_mapping
+
+    table: SheetTable | None = None
+    mapping: Mapping | None = None
+    try:
+        table = open_table(path, sheet=options.sheet)
+        mapping = choose_mapping(
+            table.headers, file_name=path.name, profile=options.profile, entity=options.entity
+        )
+        result.profile = mapping.variant.label
+        result.entity = mapping.entity
+        with conn.transaction():
+            conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (ADVISORY_LOCK,))
+            batch_id = open_batch(
+                conn,
+                facts,
+                profile=mapping.variant.label,
+                entity=mapping.entity,
+                encoding=table.encoding,
+                dry_run=options.dry_run,
+            )
+            result.import_batch_id = batch_id
+            counts = _load_file(conn, table, mapping, options, batch_id, progress)
+            result.counts = counts
+            result.message = describe(table, mapping, counts)
+            if counts.rejected:
+                result.reject_report = write_reject_report(conn, batch_id, path, options)
+            if options.strict and counts.rejected:
+                first = conn.execute(
+                    "select message from ingest.rejected_rows where import_batch_id = %s "
+                    "order by row_number, rejected_row_id limit 1",
+                    (batch_id,),
+                ).fetchone()
+                raise CrmError(
+                    f"{path.name}: {counts.rejected} row(s) rejected and --strict is on, so "
+                    f"nothing was loaded. First: {first[0] if first else '?'} "
+                    f"All of them are in {result.reject_report}.",
+                    exit_code=ExitCode.FILE_FAILED,
+                )
+            finish_batch(conn, batch_id, counts, message=result.message)
+            if options.dry_run:
+                result.status = "dry_run"
+                raise psycopg.Rollback()
+    except CrmError as exc:
+        _record_failure(conn, facts, result, table, mapping, options, str(exc))
+    except (psycopg.errors.DataError, psycopg.errors.IntegrityError) as exc:
+        detail = exc.diag.message_primary or str(exc)
+        constraint = f" (rule {exc.diag.constraint_name})" if exc.diag.constraint_name else ""
+        _record_failure(
+            conn,
+            facts,
+            result,
+            table,
+            mapping,
+            options,
+            f"{path.name}: the database refused the file: {detail}{constraint}; nothing was "
+            "loaded. Correct the value it names and import again.",
+        )
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _record_failure(
+    conn: psycopg.Connection,
+    facts: FileFacts,
+    result: FileResult,
+    table: SheetTable | None,
+    mapping: Mapping | None,
+    options: ImportOptions,
+    message: str,
+) -> None:
+    result.status = "failed"
+    result.message = message
+    result.counts = BatchCounts()
+    result.import_batch_id = record_failed_batch(
+        conn,
+        facts,
+        profile=mapping.variant.label if mapping else None,
+        entity=mapping.entity if mapping else None,
+        encoding=table.encoding if table else None,
+        message=message,
+        dry_run=options.dry_run,
+    )
+
+
+def describe(table: SheetTable, mapping: Mapping, counts: BatchCounts) -> str:
+    """The one-paragraph note for the summary and the batch row: what was chosen and left out."""
+    parts = [
+        f"profile {mapping.variant.label}" + (" (chosen from the headers)" if mapping.auto else "")
+    ]
+    if table.kind == "csv":
+        parts.append(f"{table.encoding}, delimiter {table.delimiter!r}")
+    else:
+        parts.append(f"sheet {table.sheet!r}")
+    if table.preamble_rows:
+        parts.append(f"skipped {table.preamble_rows} line(s) before the header")
+    if mapping.unmapped:
+        parts.append("not mapped: " + ", ".join(mapping.unmapped))
+    if counts.blank:
+        parts.append(f"{counts.blank} blank row(s) dropped")
+    routed = {key: value for key, value in counts.extra.items() if key in ("contacts", "leads")}
+    if routed:
+        parts.append(f"{routed.get('contacts', 0)} to contacts, {routed.get('leads', 0)} to leads")
+    return "; ".join(parts)
+
+
+def _load_file(
+    conn: psycopg.Connection,
+    table: SheetTable,
+    mapping: Mapping,
+    options: ImportOptions,
+    batch_id: int,
+    progress: Progress | None,
+) -> BatchCounts:
+    from ingest.load import STAGE, LoadContext, create_stage, frame_as_csv, load_stage, stage_copy
+    from ingest.validate import ENTITY_FIELDS, ColumnSource, ValidationContext
+
+    variant = mapping.variant
+    fields = ENTITY_FIELDS[variant.entity]
+    sources = {
+        target: ColumnSource(mapping.headers[index], variant.values.get(target, {}))
+        for target, index in mapping.targets.items()
+    }
+    for target in variant.defaults:
+        sources.setdefault(
+            target, ColumnSource(mapping.header_of(target), variant.values.get(target, {}))
+        )
+    context = ValidationContext(
+        file_name=table.path.name,
+        date_order=options.date_format or variant.date_format,
+        decimal_comma=table.delimiter == ";",
+    )
+    _enlarge_temp_buffers(conn)
+    conn.execute(f"drop table if exists {STAGE}")
+    copy_columns = create_stage(conn, variant.entity)
+    counts = BatchCounts()
+    # Rejections wait in a file on disk while the stage COPY is open (a connection runs one
+    # COPY at a time), so memory stays bounded even when every row is bad.
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as spill:
+        with stage_copy(conn, copy_columns) as copy:
+            for chunk in table.chunks(options.rows_per_chunk):
+                counts.read += len(chunk.rows) + len(chunk.ragged)
+                counts.blank += chunk.blank
+                frame, rejections = _validate_chunk(chunk, mapping, fields, sources, context)
+                copy.write(frame_as_csv(frame, copy_columns))
+                for rejection in rejections:
+                    spill.write(json.dumps(dataclasses.asdict(rejection)) + "\n")
+                if progress is not None:
+                    progress(chunk.position, table.size)
+        spill.seek(0)
+        record_rejections(conn, batch_id, (Rejection(**json.loads(line)) for line in spill))
+    if counts.read == 0:
+        raise CrmError(
+            f"{table.path.name}: the file has a header row but no data rows. "
+            "Export it again with the rows you want to import.",
+            exit_code=ExitCode.FILE_FAILED,
+        )
+    load_context = LoadContext(
+        conn=conn,
+        batch_id=batch_id,
+        file_name=table.path.name,
+        source=variant.profile,
+        entity=variant.entity,
+        headers={target: source.header for target, source in sources.items()},
+        forced_entity=options.entity,
+    )
+    merged = load_stage(load_context)
+    counts.inserted, counts.updated, counts.unchanged = (
+        merged.inserted,
+        merged.updated,
+        merged.unchanged,
+    )
+    counts.extra.update(merged.routed)
+    row = conn.execute(
+        "select count(distinct row_number) from ingest.rejected_rows where import_batch_id = %s",
+        (batch_id,),
+    ).fetchone()
+    counts.rejected = int(row[0]) if row else 0
+    return counts
+
+
+def _enlarge_temp_buffers(conn: psycopg.Connection) -> None:
+    """Keep the stage table in memory (the default 8 MB spills a large file to disk).
+
+    PostgreSQL allows this only before a session first touches a temporary table; later files of
+    the same run reuse the setting, and a session that cannot change it works as before.
+    """
+    try:
+        with conn.transaction():
+            conn.execute("set temp_buffers = '256MB'")
+    except psycopg.Error:
+        pass
+
+
+def _validate_chunk(
+    chunk: Chunk,
+    mapping: Mapping,
+    fields: dict[str, Field],
+    sources: dict[str, ColumnSource],
+    context: ValidationContext,
+) -> tuple[pd.DataFrame, list[Rejection]]:
+    import pandas as pd
+
+    from ingest.validate import validate_frame
+
+    headers = mapping.headers
+    width = len(headers)
+    rejections = [
+        Rejection(
+            row_number=ragged.row_number,
+            reason_code="ragged_row",
+            message=f"{context.file_name}, row {ragged.row_number}: it has {len(ragged.cells)} "
+            f"cells but the header has {width}; fix the quoting or the delimiter on that row "
+            "(a value with a delimiter in it needs double quotes).",
+            value=None,
+            raw_row={f"cell {index + 1}": cell for index, cell in enumerate(ragged.cells)},
+        )
+        for ragged in chunk.ragged
+    ]
+    if not chunk.rows:
+        return pd.DataFrame(), rejections
+    index = pd.RangeIndex(len(chunk.rows))
+    row_numbers = pd.Series(chunk.row_numbers, index=index)
+    by_position = list(zip(*chunk.rows, strict=True))
+    raw = pd.DataFrame(
+        {
+            target: pd.Series(by_position[position], index=index, dtype=object)
+            for target, position in mapping.targets.items()
+        },
+        index=index,
+    )
+    variant = mapping.variant
+    for target, separator in variant.first_of.items():
+        if target in raw:
+            raw[target] = raw[target].str.split(separator, n=1, regex=False).str[0].str.strip()
+    for target, default in variant.defaults.items():
+        if target in raw:
+            raw[target] = raw[target].where(raw[target].str.strip().ne(""), default)
+        else:
+            raw[target] = pd.Series(default, index=index, dtype=object)
+    typed, rejections_in_values = validate_frame(raw, fields, sources, context, row_numbers)
+    rejections.extend(rejections_in_values)
+    identity = IDENTITY_COLUMNS.get(variant.entity)
+    if identity is not None and not typed.empty:
+        present = [column for column in identity if column in typed]
+        unnamed = typed[present].isna().all(axis=1) if present else typed.index.notna()
+        for position in typed.index[unnamed]:
+            number = int(row_numbers.at[position])
+            rejections.append(
+                Rejection(
+                    row_number=number,
+                    reason_code="missing_identity",
+                    message=f"{context.file_name}, row {number}: the row has no first name, last "
+                    "name, company or email; fill in at least one of them.",
+                    raw_row={headers[i]: chunk.rows[position][i] for i in range(width)},
+                )
+            )
+        typed = typed[~unnamed]
+    for rejection_index, rejection in enumerate(rejections):
+        if rejection.raw_row is None and rejection.reason_code != "ragged_row":
+            position = rejection.row_number - chunk.row_numbers[0]
+            if (
+                0 <= position < len(chunk.rows)
+                and chunk.row_numbers[position] == rejection.row_number
+            ):
+                cells = chunk.rows[position]
+                rejections[rejection_index] = Rejection(
+                    row_number=rejection.row_number,
+                    reason_code=rejection.reason_code,
+                    message=rejection.message,
+                    column=rejection.column,
+                    value=rejection.value,
+                    raw_row={headers[i]: cells[i] for i in range(width)},
+                )
+    typed.insert(0, "row_number", row_numbers[typed.index])
+    return typed, rejections
+
+
+def write_reject_report(
+    conn: psycopg.Connection, batch_id: int, path: Path, options: ImportOptions
+) -> Path:
+    """Write the batch's rejected rows to `<file stem>.rejected.csv` (UTF-8 with BOM for Excel)."""
+    folder = options.report_dir or path.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    report = folder / f"{path.stem}{REPORT_SUFFIX}"
+    with report.open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["row", "column", "value", "reason", "message"])
+        with conn.cursor(name="reject_report") as cur:
+            cur.execute(
+                "select row_number, column_name, raw_value, reason_code, message "
+                "from ingest.rejected_rows where import_batch_id = %s "
+                "order by row_number, rejected_row_id",
+                (batch_id,),
+            )
+            for record in cur:
+                writer.writerow(record)
+    return report

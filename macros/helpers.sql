@@ -1,0 +1,34 @@
+{#
+    The local calendar date of a timestamptz in the reporting time zone (var reporting_timezone),
+    so that a date never depends on the session's TimeZone setting.
+#}
+{% macro local_date(column) -%}
+    cast(({{ column }} at time zone '{{ var("reporting_timezone") }}') as date)
+{%- endmacro %}
+
+
+{#
+    Key of the unknown member of dim_accounts and dim_contacts: facts whose account or contact is
+    missing point here, so an inner join in Power BI never drops a fact row.
+#}
+{% macro unknown_member_id() -%}
+    cast('00000000-0000-0000-0000-000000000000' as uuid)
+{%- endmacro %}
+
+
+{#
+    post-hook of incremental models: remove rows whose source row was deleted. The anti-join
+    over the whole table only runs when the table holds more rows than its source (which is the
+    case exactly when something was deleted, since every source row has just been merged in).
+#}
+{% macro delete_missing_rows(relation, source_relation, key) -%}
+    delete from {{ relation }} as target_rows
+    where
+        (select count(*) from {{ relation }})
+        > (select count(*) from {{ source_relation }})
+        and not exists (
+            select 1
+            from {{ source_relation }} as source_rows
+            where source_rows.{{ key }} = target_rows.{{ key }}
+        )
+{%- endmacro %}
