@@ -8,9 +8,11 @@ days) and for revenue July 2024 .. June 2025 (12 whole months).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -385,3 +387,75 @@ def test_stage_history_records_changes_between_builds(built: str) -> None:
         f"select count(*) as periods from analytics.fct_stage_history where project_id = '{P[1]}'",
     )
     assert unchanged["periods"] == 1
+
+
+# ---------------------------------------------------------------------------------------------
+# What people look at: the HTML report and the Power BI guide, on the same built database
+# ---------------------------------------------------------------------------------------------
+
+
+def test_report_renders_every_chart_without_console_errors(built: str, tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+
+    from ingest.report import chart_ids, write_report
+
+    with psycopg.connect(built) as conn:
+        page = write_report(conn, tmp_path / "report.html")
+    html = page.read_text(encoding="utf-8")
+    assert "As of 30 June 2025" in html
+    assert "http://" not in html.replace("http://www.w3.org/2000/svg", "")
+    assert "https://" not in html
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert chromium, "Chromium is needed to render the report: apt-get install chromium"
+    completed = subprocess.run(
+        [
+            chromium,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={tmp_path / 'chromium'}",
+            "--enable-logging=stderr",
+            "--v=0",
+            "--dump-dom",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    drawn = re.search(r'data-charts-drawn="([^"]*)"', completed.stdout)
+    assert drawn is not None, completed.stdout[:500]
+    assert sorted(drawn.group(1).split()) == sorted(chart_ids())
+    console_lines = [line for line in completed.stderr.splitlines() if ":CONSOLE" in line]
+    assert console_lines == []
+
+
+def test_power_bi_guide_names_only_real_tables_and_columns(built: str) -> None:
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "power-bi.md").read_text("utf-8")
+    with psycopg.connect(built) as conn:
+        columns = {
+            (table, column)
+            for table, column in conn.execute(
+                "select table_name, column_name from information_schema.columns "
+                "where table_schema = 'analytics'"
+            ).fetchall()
+        }
+    tables = {table for table, _ in columns}
+    named_tables = set(re.findall(r"analytics\.(\w+)", guide))
+    named_columns = set(
+        re.findall(
+            r"\b((?:dim|fct)_\w+|client_health|pipeline_summary"
+            r"|revenue_concentration)[.\[](\w+)\]?",
+            guide,
+        )
+    )
+    assert named_tables and named_columns
+    assert named_tables - tables == set()
+    assert {pair for pair in named_columns if pair not in columns} == set()
