@@ -843,9 +843,14 @@ def _load_projects(context: LoadContext) -> MergeCounts:
         """
     )
     set_targets(context)
+    # Two rows are the same project when they update the same stored one, share an external id
+    # (checked above), or, without an external id, share the account and the name. Rows with
+    # their own external ids are different projects even with the same name (a client can buy
+    # the same "Pricing review" twice).
     reject_in_file_duplicates(
         context,
-        "coalesce(s.target_id::text, s.account_id::text || lower(s.name))",
+        "coalesce(s.target_id::text, 'external:' || s.external_id,"
+        " 'name:' || s.account_id::text || ':' || lower(s.name))",
         "name",
         noun="project",
         shown="s.name",
