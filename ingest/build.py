@@ -5,15 +5,28 @@ dbt runs in a subprocess of the venv's own ``dbt``: its connection comes from th
 variables, or the embedded server), so ``crm build`` and a plain ``dbt build`` use the same profile.
 A subprocess also keeps dbt's global state (logging, flags, adapters) out of our process, so several
 builds can run one after another, or at the same time from different processes.
+
+Library API (what ``crm build``, ``crm nightly`` and ``crm demo`` share):
+
+- ``run_build(dbt_args, *, environ, echo, target_path, quiet)`` runs ``dbt build``;
+- ``run_source_freshness(*, environ, echo, target_path, quiet)`` runs ``dbt source freshness``;
+- ``tally_run_results(path)`` counts the result statuses of either run's results artifact.
+
+Both runs return a ``BuildResult``. dbt colours its output only when it writes to a terminal: in a
+pipe, a log file or a captured ``quiet`` run the escape codes would show up as ``[0m``-style
+fragments, so they are switched off there (and stripped from captured text, whatever dbt did).
 """
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,14 +52,42 @@ _LIBPQ_VARIABLES = (
     "PGSERVICE",
 )
 
+# ANSI escape sequences: CSI (colours, cursor moves: ESC [ ... final byte) and the two-byte forms.
+_ANSI_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-Z\\-_]")
+
+# The statuses dbt writes into run_results.json (build, run, test …) and sources.json (source
+# freshness), folded into the counts a summary needs (dbt's own summary line has the same ones:
+# PASS, WARN, ERROR, SKIP, NO-OP). Anything else dbt may add later ("partial success") is counted
+# under its own name rather than dropped.
+_STATUS_TALLY = {
+    "success": "success",
+    "pass": "success",
+    "warn": "warn",
+    "error": "error",
+    "runtime error": "error",
+    "fail": "fail",
+    "skipped": "skipped",
+    "no-op": "no_op",
+}
+TALLY_KEYS = ("success", "warn", "error", "fail", "skipped", "no_op")
+
 
 @dataclass(frozen=True)
 class BuildResult:
-    """How a build ended: dbt's own exit code, the crm exit code, and how long it took."""
+    """How a dbt run ended.
+
+    ``dbt_exit_code`` is dbt's own, ``exit_code`` the crm one, ``seconds`` the wall time.
+    ``run_results`` is the results artifact this run wrote (``run_results.json`` for a build,
+    ``sources.json`` for source freshness), or None when dbt stopped before writing one (a
+    compile error, a bad command line). ``output`` is dbt's stdout and stderr, without escape
+    codes, when the run was ``quiet``; '' when it was streamed to the terminal.
+    """
 
     dbt_exit_code: int
     exit_code: ExitCode
     seconds: float
+    run_results: Path | None = None
+    output: str = ""
 
 
 def dbt_executable() -> str:
@@ -75,7 +116,29 @@ def dbt_environment(target: db.Target, environ: Mapping[str, str] = os.environ) 
     env["DBT_PROFILES_DIR"] = str(DBT_PROJECT_DIR)
     env["DBT_PROJECT_DIR"] = str(DBT_PROJECT_DIR)
     env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    # dbt.log is read with less and grep, never rendered by a terminal: no escape codes in it.
+    env.setdefault("DBT_USE_COLORS_FILE", "false")
     return env
+
+
+def strip_ansi(text: str) -> str:
+    """``text`` without terminal escape sequences (colours, cursor moves)."""
+    return _ANSI_ESCAPE.sub("", text)
+
+
+def stdout_wants_colours(environ: Mapping[str, str]) -> bool:
+    """Whether dbt, writing to our stdout, should colour its output.
+
+    Only a real terminal renders the codes; a pipe, a file or a CI log shows them as fragments.
+    ``NO_COLOR`` (https://no-color.org) and ``TERM=dumb`` switch colours off on a terminal too.
+    """
+    if environ.get("NO_COLOR") or environ.get("TERM") == "dumb":
+        return False
+    # dbt inherits file descriptor 1 itself, whatever sys.stdout has been replaced with.
+    try:
+        return os.isatty(1)
+    except OSError:
+        return False
 
 
 def check_schema_applied(target: db.Target) -> None:
@@ -94,26 +157,188 @@ def run_build(
     *,
     environ: Mapping[str, str] = os.environ,
     echo: Callable[[str], None] = print,
+    target_path: Path | None = None,
+    quiet: bool = False,
 ) -> BuildResult:
     """Run ``dbt build`` with extra ``dbt_args`` against the configured database.
 
-    dbt's output goes straight to this process's stdout and stderr. The result maps dbt's exit
-    code to ours: 0 stays 0; anything else (a failed model or test, a compile error) is
+    dbt's output goes straight to this process's stdout and stderr, or, with ``quiet``, into
+    ``BuildResult.output``. With ``target_path`` dbt's artifacts (manifest, run_results.json,
+    compiled SQL) go to that directory and its log to ``target_path / 'logs'``. The result maps
+    dbt's exit code to ours: 0 stays 0; anything else (a failed model or test, a compile error) is
     ``ExitCode.BUILD_FAILED``.
     """
     target = db.resolve_target(environ)
     check_schema_applied(target)
-    command = [dbt_executable(), "build", "--project-dir", str(DBT_PROJECT_DIR), *dbt_args]
-    echo(f"Building the analytics models at {target.where}: dbt build {' '.join(dbt_args)}".strip())
-    started = time.perf_counter()
-    completed = subprocess.run(command, env=dbt_environment(target, environ), check=False)
-    seconds = time.perf_counter() - started
-    if completed.returncode == 0:
-        echo(f"Build passed in {seconds:.1f} s: schema analytics is up to date.")
-        return BuildResult(0, ExitCode.OK, seconds)
-    echo(
-        f"Build failed after {seconds:.1f} s (dbt exit code {completed.returncode}); the failing "
-        "models or tests are listed above. Power BI keeps reading the tables of the last "
-        "successful build for every model that was not rebuilt."
+    shown = " ".join(dbt_args)
+    echo(f"Building the analytics models at {target.where}: dbt build {shown}".strip())
+    result = _run_dbt(
+        ["build"], dbt_args, target, environ=environ, target_path=target_path, quiet=quiet
     )
-    return BuildResult(completed.returncode, ExitCode.BUILD_FAILED, seconds)
+    if result.exit_code == ExitCode.OK:
+        echo(f"Build passed in {result.seconds:.1f} s: schema analytics is up to date.")
+    else:
+        echo(
+            f"Build failed after {result.seconds:.1f} s (dbt exit code {result.dbt_exit_code}); "
+            f"{_where_the_failures_are(result)} Power BI keeps reading the tables of the last "
+            "successful build for every model that was not rebuilt."
+        )
+    return result
+
+
+def run_source_freshness(
+    *,
+    environ: Mapping[str, str] = os.environ,
+    echo: Callable[[str], None] = print,
+    target_path: Path | None = None,
+    quiet: bool = False,
+) -> BuildResult:
+    """Run ``dbt source freshness``: how long ago the operational tables last changed.
+
+    The thresholds are in models/staging/crm/_crm__sources.yml. dbt exits 0 when every source is
+    within its ``error_after`` (a ``warn_after`` breach is reported but is still 0, so a quiet
+    week does not fail a nightly run); a source past ``error_after`` (or one that cannot be
+    queried) gives ``ExitCode.BUILD_FAILED``. The results artifact is ``sources.json``.
+    """
+    target = db.resolve_target(environ)
+    check_schema_applied(target)
+    echo(f"Checking source freshness at {target.where}: dbt source freshness")
+    result = _run_dbt(
+        ["source", "freshness"], (), target, environ=environ, target_path=target_path, quiet=quiet
+    )
+    if result.exit_code == ExitCode.OK:
+        echo(f"Sources are fresh enough ({result.seconds:.1f} s).")
+    else:
+        echo(
+            f"Source freshness failed after {result.seconds:.1f} s (dbt exit code "
+            f"{result.dbt_exit_code}); {_where_the_failures_are(result)}"
+        )
+    return result
+
+
+def tally_run_results(path: Path) -> dict[str, int]:
+    """Count the result statuses in a dbt results artifact.
+
+    Works on ``run_results.json`` (build, run, test, seed, snapshot) and on ``sources.json``
+    (source freshness): both list ``results`` with a ``status``. The keys are always ``success``
+    (dbt's "success" for models, seeds and snapshots and "pass" for tests and fresh sources),
+    ``warn``, ``error`` (including a freshness "runtime error"), ``fail`` (a test that found
+    rows), ``skipped`` (downstream of a failure) and ``no_op`` (nodes a build visits without
+    running anything: the exposures); any other status is counted under its own name.
+    """
+    artifact = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(artifact, dict) or not isinstance(artifact.get("results"), list):
+        raise ValueError(f"{path} is not a dbt results artifact (it has no 'results' list)")
+    counts = Counter(
+        _STATUS_TALLY.get(str(result.get("status")), str(result.get("status")))
+        for result in artifact["results"]
+    )
+    tally = dict.fromkeys(TALLY_KEYS, 0)
+    tally.update(counts)
+    return tally
+
+
+def _run_dbt(
+    subcommand: Sequence[str],
+    dbt_args: Sequence[str],
+    target: db.Target,
+    *,
+    environ: Mapping[str, str],
+    target_path: Path | None,
+    quiet: bool,
+) -> BuildResult:
+    """Run one dbt command and map its exit code (0 stays OK, anything else BUILD_FAILED)."""
+    if target_path is not None and _option_value(dbt_args, "--target-path") is not None:
+        raise ValueError("give the target path either as target_path or in dbt_args, not both")
+    command = [dbt_executable(), *subcommand, "--project-dir", str(DBT_PROJECT_DIR)]
+    if target_path is not None:
+        command += ["--target-path", str(target_path), "--log-path", str(target_path / "logs")]
+    env = dbt_environment(target, environ)
+    if quiet:
+        # Captured text is for reading back (a summary, a mail, a test): never coloured.
+        env["DBT_USE_COLORS"] = "false"
+    elif "DBT_USE_COLORS" not in environ and not stdout_wants_colours(environ):
+        # A --use-colors in dbt_args still wins over this, as dbt reads its command line first.
+        env["DBT_USE_COLORS"] = "false"
+    command += dbt_args
+    artifact = _results_artifact(subcommand, dbt_args, env, target_path)
+    started_at = time.time()
+    started = time.perf_counter()
+    if quiet:
+        completed = subprocess.run(
+            command,
+            env=env,
+            check=False,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+        )
+        returncode, output = completed.returncode, strip_ansi(completed.stdout)
+    else:
+        returncode, output = subprocess.run(command, env=env, check=False).returncode, ""
+    seconds = time.perf_counter() - started
+    written = _written_since(artifact, started_at)
+    code = ExitCode.OK if returncode == 0 else ExitCode.BUILD_FAILED
+    return BuildResult(returncode, code, seconds, written, output)
+
+
+def _results_artifact(
+    subcommand: Sequence[str],
+    dbt_args: Sequence[str],
+    env: Mapping[str, str],
+    target_path: Path | None,
+) -> Path:
+    """Where dbt will write this command's results: the same rules dbt itself follows."""
+    directory: Path | None = target_path
+    if directory is None:
+        flagged = _option_value(dbt_args, "--target-path") or env.get("DBT_TARGET_PATH")
+        directory = Path(flagged) if flagged else Path("target")
+    # dbt resolves a relative target path against the project directory, not the cwd.
+    directory = DBT_PROJECT_DIR / directory
+    name = "sources.json" if list(subcommand) == ["source", "freshness"] else "run_results.json"
+    return directory / name
+
+
+def _option_value(args: Sequence[str], option: str) -> str | None:
+    """The last value given to ``option`` in ``args`` (``--opt value`` or ``--opt=value``)."""
+    value: str | None = None
+    for index, arg in enumerate(args):
+        if arg == option and index + 1 < len(args):
+            value = args[index + 1]
+        elif arg.startswith(option + "="):
+            value = arg.split("=", 1)[1]
+    return value
+
+
+def _written_since(artifact: Path, started_at: float) -> Path | None:
+    """``artifact`` if this run wrote it; a stale one from an earlier run does not count."""
+    try:
+        modified = artifact.stat().st_mtime
+    except FileNotFoundError:
+        return None
+    # One second of slack for file systems with coarse timestamps.
+    return artifact if modified >= started_at - 1 else None
+
+
+def _where_the_failures_are(result: BuildResult) -> str:
+    """A pointer to what failed: dbt's own listing above, or, when captured, the failing nodes."""
+    if not result.output:
+        return "the failing models or tests are listed above."
+    failing = _failing_nodes(result.run_results) if result.run_results else []
+    if failing:
+        shown = ", ".join(failing[:10]) + (" …" if len(failing) > 10 else "")
+        return f"failing: {shown}."
+    lines = [line.strip() for line in result.output.splitlines() if line.strip()]
+    return "dbt's last words: " + " / ".join(lines[-3:]) if lines else "dbt printed nothing."
+
+
+def _failing_nodes(path: Path) -> list[str]:
+    """The unique ids of the nodes that errored or failed in a results artifact."""
+    artifact = json.loads(path.read_text(encoding="utf-8"))
+    return [
+        str(result.get("unique_id"))
+        for result in artifact.get("results", [])
+        if _STATUS_TALLY.get(str(result.get("status"))) in ("error", "fail")
+    ]

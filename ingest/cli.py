@@ -12,6 +12,7 @@ from rich.table import Table
 
 from ingest import db
 from ingest.errors import CrmError, ExitCode
+from ingest.export_cli import export_app
 from ingest.import_cli import import_command
 from ingest.mail.cli import relink_command
 
@@ -39,6 +40,7 @@ db_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(db_app, name="db")
+app.add_typer(export_app, name="export")
 app.command("import", no_args_is_help=True)(import_command)
 app.command("relink")(relink_command)
 
@@ -59,10 +61,31 @@ def report(
 
 
 @app.command("demo")
-def demo() -> None:
-    """Start the database (embedded unless DATABASE_URL is set), apply the schema, show status."""
-    db_init()
-    db_status()
+def demo(
+    out: Annotated[
+        Path, typer.Option(help="Folder for the generated exports and the report.")
+    ] = Path("demo"),
+    seed: Annotated[int, typer.Option(help="Seed of the invented practice.")] = 7,
+    scale: Annotated[
+        int, typer.Option(min=1, help="Multiply every volume (clients, people, mail) by N.")
+    ] = 1,
+    allow_existing: Annotated[
+        bool,
+        typer.Option(
+            "--allow-existing", help="Import into a database that already holds other data."
+        ),
+    ] = False,
+) -> None:
+    """From nothing to dashboards: schema, a consultancy's exports, import, build, figures, report.
+
+    Uses the embedded PostgreSQL unless DATABASE_URL (or PG*) is set. Safe to run again: the same
+    files are recognised and nothing changes.
+    """
+    from ingest.demo.run import run_demo
+
+    run = run_demo(out, seed=seed, scale=scale, allow_existing=allow_existing, console=console)
+    if run.exit_code != ExitCode.OK:
+        raise typer.Exit(int(run.exit_code))
 
 
 @db_app.command("init")

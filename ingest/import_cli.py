@@ -8,10 +8,8 @@ documented code.
 from __future__ import annotations
 
 import datetime as dt
-import importlib
-from collections.abc import Iterator
+from collections.abc import Sequence
 from pathlib import Path
-from types import ModuleType
 from typing import Annotated
 
 import psycopg
@@ -21,13 +19,18 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemaining
 from rich.table import Table
 
 from ingest import db
+from ingest.config import load_settings
 from ingest.errors import CrmError, ExitCode
-from ingest.readers import REPORT_SUFFIX, SPREADSHEET_SUFFIXES
+from ingest.imports import (
+    DATE_ORDERS,
+    ENTITIES,
+    MailOptions,
+    SpreadsheetOptions,
+    expand_paths,
+    import_file,
+    summary_exit_code,
+)
 from ingest.results import FileResult
-
-# Kept here (not imported from the validator) so that `crm --help` does not load pandas.
-ENTITIES = ("leads", "accounts", "contacts", "projects", "activities")
-DATE_ORDERS = ("DMY", "MDY", "YMD")
 
 IMPORT_EXIT_CODES = (
     "Exit codes: 0 every file loaded (or was already imported); 4 files loaded but some rows were "
@@ -36,42 +39,6 @@ IMPORT_EXIT_CODES = (
 )
 
 console = Console()
-
-
-def mail_module() -> ModuleType | None:
-    """The mail importer, when it is installed (it is a separate part of the project)."""
-    try:
-        return importlib.import_module("ingest.mail")
-    except ImportError:
-        return None
-
-
-def _is_mail(mail: ModuleType | None, path: Path) -> bool:
-    check = getattr(mail, "is_mail_export", None) if mail else None
-    return bool(check(path)) if check else False
-
-
-def expand_paths(paths: list[Path], mail: ModuleType | None) -> list[Path]:
-    """Files to import, in order: folders become their files (sorted), hidden files skipped."""
-    result: list[Path] = []
-    for path in paths:
-        if not path.exists():
-            raise CrmError(f"{path}: no such file or folder. Check the path and try again.")
-        if path.is_dir() and not _is_mail(mail, path):
-            result.extend(_files_in(path, mail))
-        else:
-            result.append(path)
-    return result
-
-
-def _files_in(folder: Path, mail: ModuleType | None) -> Iterator[Path]:
-    for entry in sorted(folder.iterdir(), key=lambda item: item.name):
-        if entry.name.startswith(".") or entry.name.endswith(REPORT_SUFFIX):
-            continue
-        if entry.is_dir() and not _is_mail(mail, entry):
-            yield from _files_in(entry, mail)
-        else:
-            yield entry
 
 
 def write_template(entity: str, out: Path | None) -> Path:
@@ -107,7 +74,9 @@ def import_command(
     date_format: Annotated[
         str | None,
         typer.Option(
-            "--date-format", help="Order of day and month in dates like 03/04/2025: DMY, MDY, YMD."
+            "--date-format",
+            help="Order of day and month in dates like 03/04/2025: DMY, MDY, YMD "
+            "(default: import.date_format in `crm config`, else from the file).",
         ),
     ] = None,
     sheet: Annotated[
@@ -128,7 +97,11 @@ def import_command(
     ] = None,
     owner_email: Annotated[
         list[str] | None,
-        typer.Option("--owner-email", help="Mail: your own address (repeat for several)."),
+        typer.Option(
+            "--owner-email",
+            help="Mail: your own address (repeat for several; default: mail.owner_emails in "
+            "`crm config`).",
+        ),
     ] = None,
     create_leads: Annotated[
         bool, typer.Option("--create-leads", help="Mail: unknown senders become leads.")
@@ -136,6 +109,12 @@ def import_command(
     since: Annotated[
         str | None, typer.Option(help="Mail: only messages on or after this date (YYYY-MM-DD).")
     ] = None,
+    no_bodies: Annotated[
+        bool,
+        typer.Option(
+            "--no-bodies", help="Mail: keep headers, links and attachment names, not the text."
+        ),
+    ] = False,
     template: Annotated[
         str | None,
         typer.Option(help="Write the empty import template for ENTITY and exit.", metavar="ENTITY"),
@@ -165,115 +144,94 @@ def import_command(
             since_date = dt.date.fromisoformat(since)
         except ValueError as exc:
             raise typer.BadParameter("write it as YYYY-MM-DD", param_hint="--since") from exc
-    from ingest.spreadsheet import ImportOptions, import_spreadsheet
-
-    options = ImportOptions(
+    settings = load_settings()
+    spreadsheet = SpreadsheetOptions(
         entity=entity,
         profile=profile,
-        date_format=date_format.upper() if date_format else None,
+        date_format=date_format.upper() if date_format else settings.date_format,
         sheet=sheet,
         dry_run=dry_run,
         strict=strict,
         force=force,
         report_dir=report_dir,
     )
-    mail = mail_module()
-    files = expand_paths(list(paths), mail)
+    mail_options = MailOptions(
+        owner_emails=tuple(owner_email or settings.owner_emails),
+        create_leads=create_leads or settings.create_leads,
+        since=since_date,
+        store_bodies=settings.store_bodies and not no_bodies,
+    )
+    files = expand_paths(list(paths))
     target = db.resolve_target()
-    results: list[FileResult] = []
     with db.connect(target, autocommit=True) as conn:
         if db.schema_version(conn) is None:
             raise CrmError(f"the database at {target.where} has no schema yet; run `crm db init`.")
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TextColumn("{task.percentage:>3.0f}%"),
-            TimeRemainingColumn(),
-            console=console,
-            transient=True,
-        ) as bar:
-            for path in files:
-                task = bar.add_task(path.name, total=None)
-
-                def report(done: int, total: int = 0, task: TaskID = task) -> None:
-                    bar.update(task, completed=done, total=total or None)
-
-                if _is_mail(mail, path):
-                    assert mail is not None
-                    result = mail.import_mail_file(
-                        conn,
-                        path,
-                        owner_emails=list(owner_email or []),
-                        create_leads=create_leads,
-                        since=since_date,
-                        dry_run=dry_run,
-                        force=force,
-                        progress=report,
-                    )
-                elif path.suffix.lower() in SPREADSHEET_SUFFIXES:
-                    result = import_spreadsheet(conn, path, options, progress=report)
-                    _relink_mail(conn, mail, result)
-                else:
-                    result = FileResult(
-                        path=path,
-                        kind="unknown",
-                        status="failed",
-                        message=f"{path.name}: not a spreadsheet "
-                        f"({', '.join(SPREADSHEET_SUFFIXES)}) or a mail export the mail "
-                        "importer recognises; skipped.",
-                    )
-                bar.remove_task(task)
-                results.append(result)
+        results = import_with_progress(conn, files, spreadsheet, mail_options, console=console)
     print_summary(results)
     code = summary_exit_code(results)
     if code != ExitCode.OK:
         raise typer.Exit(int(code))
 
 
-def _relink_mail(conn: psycopg.Connection, mail: ModuleType | None, result: FileResult) -> None:
-    """Let unmatched mail find the people and companies this file just added."""
-    relink = getattr(mail, "relink", None) if mail else None
-    if relink is None or result.status != "loaded" or not result.counts.inserted:
-        return
-    if result.entity in ("accounts", "contacts", "leads", "people"):
-        relink(conn)
+def import_with_progress(
+    conn: psycopg.Connection,
+    files: Sequence[Path],
+    spreadsheet: SpreadsheetOptions,
+    mail_options: MailOptions,
+    *,
+    console: Console = console,
+) -> list[FileResult]:
+    """Import ``files`` one after another, each with a progress bar that goes away when done."""
+    results: list[FileResult] = []
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        for path in files:
+            task = bar.add_task(path.name, total=None)
+
+            def report(done: int, total: int = 0, task: TaskID = task) -> None:
+                bar.update(task, completed=done, total=total or None)
+
+            result = import_file(conn, path, spreadsheet, mail_options, progress=report)
+            bar.remove_task(task)
+            results.append(result)
+    return results
 
 
-def summary_exit_code(results: list[FileResult]) -> ExitCode:
-    if any(result.status == "failed" for result in results):
-        return ExitCode.FILE_FAILED
-    if any(result.counts.rejected for result in results):
-        return ExitCode.ROWS_REJECTED
-    return ExitCode.OK
+def print_summary(results: Sequence[FileResult], *, console: Console = console) -> None:
+    """One table for the run (numbers never wrap), then each file's notes.
 
-
-def print_summary(results: list[FileResult]) -> None:
+    On a narrow terminal the profile column is left out: the notes under the table name it.
+    """
+    wide = console.width >= 110
     table = Table(title="Import summary")
-    for name, justify in (
-        ("file", "left"),
-        ("profile", "left"),
-        ("status", "left"),
-        ("inserted", "right"),
-        ("updated", "right"),
-        ("unchanged", "right"),
-        ("rejected", "right"),
-        ("seconds", "right"),
-    ):
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    table.add_column("file", overflow="fold", min_width=min(24, max(12, console.width - 66)))
+    if wide:
+        table.add_column("profile", overflow="fold")
+    table.add_column("status", no_wrap=True)
+    for name in ("new", "updated", "same", "rejected", "secs"):
+        table.add_column(name, justify="right", no_wrap=True)
     for result in results:
         status = result.status.replace("_", " ")
         style = {"failed": "red", "skipped": "yellow", "dry run": "cyan"}.get(status, "green")
         counts = result.counts
-        table.add_row(
-            result.path.name,
-            result.profile or result.kind,
+        cells = [result.path.name]
+        if wide:
+            cells.append(result.profile or result.kind)
+        cells += [
             f"[{style}]{status}[/]",
             f"{counts.inserted:,}",
             f"{counts.updated:,}",
             f"{counts.unchanged:,}",
             f"{counts.rejected:,}",
             f"{result.seconds:.2f}",
-        )
+        ]
+        table.add_row(*cells)
     console.print(table)
     for result in results:
         if result.message:

@@ -1,0 +1,162 @@
+"""Settings the user states once instead of on every command: ``config.toml``.
+
+The file lives at ``$CRM_CONFIG`` when that is set, else ``$CRM_HOME/config.toml`` (``CRM_HOME``
+defaults to the user data directory, beside the embedded server's data). It is plain TOML::
+
+    [mail]
+    owner_emails = ["maria@kessler-consulting.de", "m.kessler@gmail.com"]
+    create_leads = false
+    store_bodies = true
+
+    [import]
+    date_format = "DMY"
+
+Options given on the command line win over the file. Unknown keys are an error (a typo should not
+be silently ignored), and so is a value of the wrong type.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from ingest.errors import CrmError
+
+# key -> (type name, what it means); the one list `crm config` and this module accept.
+KEYS: dict[str, tuple[str, str]] = {
+    "mail.owner_emails": (
+        "list",
+        "your own addresses (or @domain for a whole domain): decide sent vs received mail",
+    ),
+    "mail.create_leads": ("bool", "unknown senders from company domains become leads"),
+    "mail.store_bodies": ("bool", "keep the (trimmed) text of each message on its activity"),
+    "import.date_format": ("str", "order of day and month in dates like 03/04/2025: DMY, MDY, YMD"),
+}
+_TRUE = {"true", "yes", "on", "1"}
+_FALSE = {"false", "no", "off", "0"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The settings in effect (file values, else defaults)."""
+
+    owner_emails: tuple[str, ...] = ()
+    create_leads: bool = False
+    store_bodies: bool = True
+    date_format: str | None = None
+
+
+def config_path(environ: Mapping[str, str] = os.environ) -> Path:
+    configured = environ.get("CRM_CONFIG")
+    if configured:
+        return Path(configured).expanduser()
+    from ingest.db import crm_home
+
+    return crm_home(environ) / "config.toml"
+
+
+def read_values(path: Path) -> dict[str, object]:
+    """The file's settings as flat ``section.key`` values (empty when there is no file)."""
+    if not path.exists():
+        return {}
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise CrmError(f"{path}: not valid TOML ({exc}); correct or delete the file.") from exc
+    values: dict[str, object] = {}
+    for section, table in document.items():
+        if not isinstance(table, dict):
+            raise CrmError(f"{path}: {section!r} must be a [section]; known keys: {_known()}.")
+        for key, value in table.items():
+            name = f"{section}.{key}"
+            if name not in KEYS:
+                raise CrmError(f"{path}: unknown setting {name!r}; known settings: {_known()}.")
+            values[name] = _checked(path, name, value)
+    return values
+
+
+def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
+    values = read_values(config_path(environ))
+    emails = values.get("mail.owner_emails", ())
+    return Settings(
+        owner_emails=tuple(emails),  # type: ignore[arg-type]
+        create_leads=bool(values.get("mail.create_leads", False)),
+        store_bodies=bool(values.get("mail.store_bodies", True)),
+        date_format=values.get("import.date_format"),  # type: ignore[arg-type]
+    )
+
+
+def parse_value(name: str, words: list[str]) -> object:
+    """A value for ``name`` from command-line words (``crm config set KEY VALUE...``)."""
+    if name not in KEYS:
+        raise CrmError(f"unknown setting {name!r}; known settings: {_known()}.")
+    kind = KEYS[name][0]
+    if kind == "list":
+        items = [item.strip() for word in words for item in word.split(",") if item.strip()]
+        if not items:
+            raise CrmError(f"{name} needs at least one value.")
+        return _checked(Path("command line"), name, items)
+    if len(words) != 1:
+        raise CrmError(f"{name} takes exactly one value.")
+    word = words[0].strip()
+    if kind == "bool":
+        if word.lower() in _TRUE:
+            return True
+        if word.lower() in _FALSE:
+            return False
+        raise CrmError(f"{name} is true or false, not {word!r}.")
+    return _checked(Path("command line"), name, word)
+
+
+def write_values(path: Path, values: Mapping[str, object]) -> None:
+    """Write ``values`` (flat ``section.key`` names) as TOML, sections and keys in KEYS order."""
+    lines: list[str] = ["# Consulting CRM settings; `crm config show` lists them all."]
+    section = None
+    for name in KEYS:
+        if name not in values:
+            continue
+        table, key = name.split(".", 1)
+        if table != section:
+            lines += ["", f"[{table}]"]
+            section = table
+        lines.append(f"{key} = {_toml(values[name])}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".toml.tmp")
+    temporary.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    temporary.replace(path)
+
+
+def _toml(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml(item) for item in value) + "]"
+    text = str(value).replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{text}"'
+
+
+def _checked(path: Path, name: str, value: object) -> object:
+    kind = KEYS[name][0]
+    where = f"{path}: {name}"
+    if kind == "bool" and not isinstance(value, bool):
+        raise CrmError(f"{where} must be true or false.")
+    if kind == "str" and not isinstance(value, str):
+        raise CrmError(f'{where} must be a string in quotes, e.g. "DMY".')
+    if kind == "list":
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise CrmError(f'{where} must be a list of strings, e.g. ["me@example.com"].')
+        for item in value:
+            if "@" not in item or " " in item:
+                raise CrmError(f"{where}: {item!r} is not an email address or an @domain.")
+    if name == "import.date_format" and str(value).upper() not in ("DMY", "MDY", "YMD"):
+        raise CrmError(f"{where} is one of DMY, MDY, YMD, not {value!r}.")
+    if name == "import.date_format":
+        return str(value).upper()
+    return value
+
+
+def _known() -> str:
+    return ", ".join(KEYS)

@@ -1,0 +1,163 @@
+"""Import files of any kind: the one place that decides how a path is imported.
+
+`crm import`, `crm demo` and `crm nightly` all go through :func:`import_file`, so a spreadsheet or
+a mail export behaves the same whichever command brought it in: each file in its own transaction,
+audited in ``ingest.import_batches``, skipped when the same bytes were imported before, and
+unmatched mail relinked after people or companies arrive.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from types import ModuleType
+
+import psycopg
+
+from ingest.errors import CrmError, ExitCode
+from ingest.readers import REPORT_SUFFIX, SPREADSHEET_SUFFIXES
+from ingest.results import FileResult
+
+# Kept here (not imported from the validator) so that `crm --help` does not load pandas.
+ENTITIES = ("leads", "accounts", "contacts", "projects", "activities")
+DATE_ORDERS = ("DMY", "MDY", "YMD")
+
+
+@dataclass(frozen=True)
+class SpreadsheetOptions:
+    """The choices that apply to every spreadsheet of a run (see `crm import --help`)."""
+
+    entity: str | None = None
+    profile: str = "auto"
+    date_format: str | None = None
+    sheet: str | None = None
+    dry_run: bool = False
+    strict: bool = False
+    force: bool = False
+    report_dir: Path | None = None  # default: beside each file
+
+
+@dataclass(frozen=True)
+class MailOptions:
+    """The choices that apply to every mail export of a run."""
+
+    owner_emails: Sequence[str] = field(default_factory=tuple)
+    create_leads: bool = False
+    since: date | None = None
+    store_bodies: bool = True
+
+
+def mail_module() -> ModuleType | None:
+    """The mail importer, when it is installed (it is a separate part of the project)."""
+    try:
+        return importlib.import_module("ingest.mail")
+    except ImportError:
+        return None
+
+
+def is_mail(path: Path, mail: ModuleType | None = None) -> bool:
+    """Whether ``path`` is a mail export (an mbox, an .eml, a folder of them)."""
+    mail = mail or mail_module()
+    check = getattr(mail, "is_mail_export", None) if mail else None
+    return bool(check(path)) if check else False
+
+
+def expand_paths(paths: Sequence[Path], mail: ModuleType | None = None) -> list[Path]:
+    """Files to import, in order: folders become their files (sorted), hidden files and our own
+    reject reports skipped; a folder that is a mail export (a Maildir, a folder of .eml) stays
+    whole."""
+    mail = mail or mail_module()
+    result: list[Path] = []
+    for path in paths:
+        if not path.exists():
+            raise CrmError(f"{path}: no such file or folder. Check the path and try again.")
+        if path.is_dir() and not is_mail(path, mail):
+            result.extend(_files_in(path, mail))
+        else:
+            result.append(path)
+    return result
+
+
+def _files_in(folder: Path, mail: ModuleType | None) -> Iterator[Path]:
+    for entry in sorted(folder.iterdir(), key=lambda item: item.name):
+        if entry.name.startswith(".") or entry.name.endswith(REPORT_SUFFIX):
+            continue
+        if entry.is_dir() and not is_mail(entry, mail):
+            yield from _files_in(entry, mail)
+        else:
+            yield entry
+
+
+def import_file(
+    conn: psycopg.Connection,
+    path: Path,
+    spreadsheet: SpreadsheetOptions,
+    mail_options: MailOptions,
+    *,
+    progress: object | None = None,
+) -> FileResult:
+    """Import one file (spreadsheet or mail export) in its own transaction.
+
+    Problems in the file become a failed result (with a message naming file, row and column);
+    problems the user must fix before anything can be imported (no owner address for mail, say)
+    raise :class:`CrmError`.
+    """
+    mail = mail_module()
+    if is_mail(path, mail):
+        assert mail is not None
+        return mail.import_mail_file(  # type: ignore[no-any-return]
+            conn,
+            path,
+            owner_emails=list(mail_options.owner_emails),
+            create_leads=mail_options.create_leads,
+            since=mail_options.since,
+            dry_run=spreadsheet.dry_run,
+            force=spreadsheet.force,
+            progress=progress,
+            store_bodies=mail_options.store_bodies,
+        )
+    if path.suffix.lower() in SPREADSHEET_SUFFIXES:
+        from ingest.spreadsheet import ImportOptions, import_spreadsheet
+
+        options = ImportOptions(
+            entity=spreadsheet.entity,
+            profile=spreadsheet.profile,
+            date_format=spreadsheet.date_format,
+            sheet=spreadsheet.sheet,
+            dry_run=spreadsheet.dry_run,
+            strict=spreadsheet.strict,
+            force=spreadsheet.force,
+            report_dir=spreadsheet.report_dir,
+        )
+        result = import_spreadsheet(conn, path, options, progress=progress)  # type: ignore[arg-type]
+        relink_after(conn, result, mail)
+        return result
+    return FileResult(
+        path=path,
+        kind="unknown",
+        status="failed",
+        message=f"{path.name}: not a spreadsheet ({', '.join(SPREADSHEET_SUFFIXES)}) or a mail "
+        "export (mbox, .eml, a folder of .eml files); skipped.",
+    )
+
+
+def relink_after(conn: psycopg.Connection, result: FileResult, mail: ModuleType | None) -> None:
+    """Let unmatched mail find the people and companies a spreadsheet just added."""
+    relink = getattr(mail, "relink", None) if mail else None
+    if relink is None or result.status != "loaded" or not result.counts.inserted:
+        return
+    if result.entity in ("accounts", "contacts", "leads", "people"):
+        relink(conn)
+
+
+def summary_exit_code(results: Sequence[FileResult]) -> ExitCode:
+    """0 when every file loaded (or was already imported), 4 when rows were rejected, 5 when a
+    file failed as a whole."""
+    if any(result.status == "failed" for result in results):
+        return ExitCode.FILE_FAILED
+    if any(result.counts.rejected for result in results):
+        return ExitCode.ROWS_REJECTED
+    return ExitCode.OK
