@@ -40,6 +40,11 @@ db_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(db_app, name="db")
+config_app = typer.Typer(
+    help="Settings you state once (config.toml), such as your own mail addresses.",
+    no_args_is_help=True,
+)
+app.add_typer(config_app, name="config")
 app.add_typer(export_app, name="export")
 app.command("import", no_args_is_help=True)(import_command)
 app.command("relink")(relink_command)
@@ -86,6 +91,107 @@ def demo(
     run = run_demo(out, seed=seed, scale=scale, allow_existing=allow_existing, console=console)
     if run.exit_code != ExitCode.OK:
         raise typer.Exit(int(run.exit_code))
+
+
+@app.command("nightly", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def nightly(
+    ctx: typer.Context,
+    inbox: Annotated[
+        Path, typer.Option(help="Folder new exports are dropped into.", show_default=False)
+    ],
+    as_of: Annotated[
+        str | None,
+        typer.Option(help="Compute the figures as of this date (YYYY-MM-DD; default: today)."),
+    ] = None,
+    settle_seconds: Annotated[
+        float,
+        typer.Option(help="Leave files changed more recently than this for the next run."),
+    ] = 60.0,
+) -> None:
+    """For cron: import the inbox's new files, build, check freshness, write a run summary.
+
+    Imported files move to INBOX/archive/RUN/, failed ones to INBOX/failed/RUN/ with a
+    NAME.reason.txt; summaries go to INBOX/runs/RUN.json and .txt (runs/latest.txt is the last).
+    Extra arguments go to dbt build. Exit code 0 only when everything passed; otherwise 4 rows
+    rejected, 5 a file failed, 6 the build or source freshness failed, 7 another run holds the
+    lock.
+    """
+    import datetime as dt
+
+    from ingest.nightly import run_nightly
+
+    if as_of is not None:
+        try:
+            dt.date.fromisoformat(as_of)
+        except ValueError as exc:
+            raise typer.BadParameter("write it as YYYY-MM-DD", param_hint="--as-of") from exc
+    run = run_nightly(
+        inbox,
+        dbt_args=ctx.args,
+        as_of_date=as_of,
+        settle_seconds=settle_seconds,
+        console=console,
+    )
+    console.print(Path(run.summary_text).read_text(encoding="utf-8"), markup=False, highlight=False)
+    if run.exit_code != ExitCode.OK:
+        raise typer.Exit(run.exit_code)
+
+
+@config_app.command("show")
+def config_show() -> None:
+    """Show where the settings file is and every setting with its value."""
+    from ingest.config import KEYS, config_path, read_values
+
+    path = config_path()
+    values = read_values(path)
+    console.print(f"Settings file: {path}" + ("" if path.exists() else " (not created yet)"))
+    table = Table()
+    table.add_column("setting")
+    table.add_column("value")
+    table.add_column("what it does", overflow="fold")
+    for name, (_, meaning) in KEYS.items():
+        value = values.get(name)
+        if value is None:
+            shown = "(not set)"
+        elif isinstance(value, bool):
+            shown = "true" if value else "false"
+        elif isinstance(value, list):
+            shown = ", ".join(value)
+        else:
+            shown = str(value)
+        table.add_row(name, shown, meaning)
+    console.print(table)
+
+
+@config_app.command("set")
+def config_set(
+    name: Annotated[str, typer.Argument(help="Setting, e.g. mail.owner_emails.")],
+    values: Annotated[list[str], typer.Argument(help="Value(s); lists take several.")],
+) -> None:
+    """Set a setting, e.g. `crm config set mail.owner_emails me@firm.com me@gmail.com`."""
+    from ingest.config import config_path, parse_value, read_values, write_values
+
+    path = config_path()
+    current = read_values(path)
+    current[name] = parse_value(name, values)
+    write_values(path, current)
+    console.print(f"{name} set in {path}.")
+
+
+@config_app.command("unset")
+def config_unset(
+    name: Annotated[str, typer.Argument(help="Setting to remove (back to its default).")],
+) -> None:
+    """Remove a setting, so its default applies again."""
+    from ingest.config import KEYS, config_path, read_values, write_values
+
+    if name not in KEYS:
+        raise CrmError(f"unknown setting {name!r}; known settings: {', '.join(KEYS)}.")
+    path = config_path()
+    current = read_values(path)
+    current.pop(name, None)
+    write_values(path, current)
+    console.print(f"{name} removed from {path}.")
 
 
 @db_app.command("init")

@@ -1,0 +1,425 @@
+"""`crm nightly`: the unattended run for cron or a systemd timer.
+
+One run: take the lock, import every new file in the inbox (each in its own transaction, exactly as
+`crm import` would), move each file to ``archive/`` or ``failed/``, build the dbt project and check
+source freshness, then write what happened as JSON (for machines) and one screen of text (for the
+person reading the mail cron sends). The exit code is 0 only when every step passed.
+
+The inbox::
+
+    inbox/
+        hubspot-2026-11-25.csv          <- drop exports here (or a Takeout folder, an .mbox, .eml)
+        archive/<run>/...               <- imported (or imported before), with reject reports
+        failed/<run>/NAME, NAME.reason.txt
+        runs/<run>.json, runs/<run>.txt <- one summary per run; runs/latest.txt is the last one
+        runs/dbt/                       <- dbt's artifacts and log of the last run
+
+``<run>`` is the run's UTC start time (``20261126T020000Z``), so nothing is ever overwritten.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import os
+import shutil
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import psycopg
+from rich.console import Console
+from rich.table import Table
+
+from ingest import db
+from ingest.build import BuildResult, run_build, run_source_freshness, tally_run_results
+from ingest.config import Settings, load_settings
+from ingest.errors import CrmError, ExitCode
+from ingest.imports import MailOptions, SpreadsheetOptions, import_file, is_mail
+from ingest.readers import REPORT_SUFFIX
+from ingest.results import FileResult
+
+# A session-level advisory lock: held by the run's own connection, released when it closes, so a
+# crashed run never leaves a stale lock behind (unlike a lock file).
+NIGHTLY_LOCK = "consulting-crm nightly"
+MANAGED_FOLDERS = ("archive", "failed", "runs")
+REASON_SUFFIX = ".reason.txt"
+
+
+@dataclass
+class InboxFile:
+    """One entry of the inbox and what became of it."""
+
+    name: str
+    status: str  # loaded | skipped (already imported) | failed | waiting (still being written)
+    kind: str = ""
+    profile: str | None = None
+    entity: str | None = None
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    seconds: float = 0.0
+    moved_to: str | None = None
+    message: str | None = None
+    reject_report: str | None = None
+
+
+@dataclass
+class StepOutcome:
+    """A dbt step (build or source freshness): passed or not, its counts and failing nodes."""
+
+    passed: bool
+    exit_code: int
+    seconds: float
+    counts: dict[str, int] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
+
+
+@dataclass
+class NightlyRun:
+    run_id: str
+    started_at: str
+    database: str
+    inbox: str
+    files: list[InboxFile] = field(default_factory=list)
+    build: StepOutcome | None = None
+    freshness: StepOutcome | None = None
+    finished_at: str = ""
+    seconds: float = 0.0
+    exit_code: int = 0
+    summary_json: str = ""
+    summary_text: str = ""
+
+    def decide_exit_code(self) -> ExitCode:
+        """The most serious problem wins: build > failed file > rejected rows."""
+        if self.build is None or not self.build.passed:
+            return ExitCode.BUILD_FAILED
+        if self.freshness is not None and not self.freshness.passed:
+            return ExitCode.BUILD_FAILED
+        if any(item.status == "failed" for item in self.files):
+            return ExitCode.FILE_FAILED
+        if any(item.rejected for item in self.files):
+            return ExitCode.ROWS_REJECTED
+        return ExitCode.OK
+
+
+def inbox_entries(inbox: Path) -> list[Path]:
+    """The inbox's new entries, oldest name first; managed folders, hidden files and our own
+    reject reports are not entries. A folder counts as one entry (a Takeout export, a folder of
+    .eml); a plain folder's files are entries of their own."""
+    entries: list[Path] = []
+    for entry in sorted(inbox.iterdir(), key=lambda item: item.name):
+        if entry.name.startswith(".") or entry.name.endswith(REPORT_SUFFIX):
+            continue
+        if entry.is_dir() and entry.name in MANAGED_FOLDERS:
+            continue
+        entries.append(entry)
+    return entries
+
+
+def _newest_change(path: Path) -> float:
+    if path.is_file():
+        return path.stat().st_mtime
+    times = [item.stat().st_mtime for item in path.rglob("*") if item.is_file()]
+    return max(times, default=path.stat().st_mtime)
+
+
+def _files_of(entry: Path) -> list[Path]:
+    """What to import for one inbox entry: the entry itself, or a plain folder's files."""
+    if entry.is_file() or is_mail(entry):
+        return [entry]
+    return sorted(
+        (
+            item
+            for item in entry.rglob("*")
+            if item.is_file()
+            and not item.name.startswith(".")
+            and not item.name.endswith(REPORT_SUFFIX)
+        ),
+        key=lambda item: str(item),
+    )
+
+
+def _move(entry: Path, folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    destination = folder / entry.name
+    shutil.move(str(entry), destination)
+    return destination
+
+
+def run_nightly(
+    inbox: Path,
+    *,
+    dbt_args: Sequence[str] = (),
+    as_of_date: str | None = None,
+    settle_seconds: float = 60.0,
+    console: Console | None = None,
+    environ: Mapping[str, str] = os.environ,
+) -> NightlyRun:
+    """Run the nightly job on ``inbox``.
+
+    Raises CrmError with exit code 7 when another run holds the lock (and then touches nothing).
+    """
+    console = console or Console()
+    inbox = inbox.expanduser().resolve()
+    if not inbox.is_dir():
+        raise CrmError(f"{inbox}: the inbox folder does not exist; create it or fix --inbox.")
+    started = time.perf_counter()
+    now = dt.datetime.now(dt.UTC)
+    run_id = now.strftime("%Y%m%dT%H%M%SZ")
+    target = db.resolve_target(environ)
+    settings = load_settings(environ)
+    run = NightlyRun(
+        run_id=run_id,
+        started_at=now.isoformat(timespec="seconds"),
+        database=target.where,
+        inbox=str(inbox),
+    )
+    with db.connect(target, autocommit=True) as conn:
+        locked = conn.execute("select pg_try_advisory_lock(hashtext(%s))", (NIGHTLY_LOCK,))
+        if not (row := locked.fetchone()) or not row[0]:
+            raise CrmError(
+                f"another crm nightly is running on {target.where} (it holds the nightly lock); "
+                "this run did nothing. If no other run exists, its session is still open: "
+                "check pg_stat_activity.",
+                exit_code=ExitCode.LOCKED,
+            )
+        if db.schema_version(conn) is None:
+            raise CrmError(f"the database at {target.where} has no schema yet; run `crm db init`.")
+        runs = inbox / "runs"
+        runs.mkdir(exist_ok=True)
+        _import_inbox(conn, inbox, run, settings, settle_seconds, console)
+        build_dir = runs / "dbt"
+        build_args = list(dbt_args)
+        if as_of_date:
+            build_args += ["--vars", f"{{as_of_date: '{as_of_date}'}}"]
+        console.print("Building the analytics models…")
+        build = run_build(
+            build_args, environ=environ, echo=lambda _: None, target_path=build_dir, quiet=True
+        )
+        run.build = _outcome(build)
+        freshness = run_source_freshness(
+            environ=environ, echo=lambda _: None, target_path=build_dir / "freshness", quiet=True
+        )
+        run.freshness = _outcome(freshness)
+        (build_dir / "build.log").write_text(build.output, encoding="utf-8")
+        (build_dir / "freshness.log").write_text(freshness.output, encoding="utf-8")
+        run.seconds = round(time.perf_counter() - started, 1)
+        run.finished_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        run.exit_code = int(run.decide_exit_code())
+        _write_summaries(run, runs)
+        # The lock goes with the connection; the summaries are written before it is released.
+    return run
+
+
+def _import_inbox(
+    conn: psycopg.Connection,
+    inbox: Path,
+    run: NightlyRun,
+    settings: Settings,
+    settle_seconds: float,
+    console: Console,
+) -> None:
+    archive = inbox / "archive" / run.run_id
+    failed = inbox / "failed" / run.run_id
+    now = time.time()
+    mail_options = MailOptions(
+        owner_emails=settings.owner_emails,
+        create_leads=settings.create_leads,
+        store_bodies=settings.store_bodies,
+    )
+    for entry in inbox_entries(inbox):
+        if now - _newest_change(entry) < settle_seconds:
+            run.files.append(
+                InboxFile(
+                    name=entry.name,
+                    status="waiting",
+                    message=f"changed less than {settle_seconds:.0f} s ago (still being "
+                    "copied?); left for the next run.",
+                )
+            )
+            continue
+        results: list[FileResult] = []
+        spreadsheet = SpreadsheetOptions(date_format=settings.date_format, report_dir=archive)
+        for path in _files_of(entry):
+            console.print(f"Importing {path.relative_to(inbox)}…", highlight=False)
+            try:
+                results.append(import_file(conn, path, spreadsheet, mail_options))
+            except CrmError as exc:  # e.g. mail without owner addresses: this entry fails
+                results.append(
+                    FileResult(path=path, kind="unknown", status="failed", message=str(exc))
+                )
+        outcome = _combine(entry, inbox, results)
+        if outcome.status == "failed":
+            destination = _move(entry, failed)
+            reason = failed / f"{entry.name}{REASON_SUFFIX}"
+            reason.write_text(_reason_text(entry, results), encoding="utf-8")
+            outcome.moved_to = str(destination.relative_to(inbox))
+            # Reject reports of a failed entry belong beside it, not in the archive.
+            _move_reports(results, archive, failed, outcome, inbox)
+        else:
+            outcome.moved_to = str(_move(entry, archive).relative_to(inbox))
+        run.files.append(outcome)
+
+
+def _combine(entry: Path, inbox: Path, results: list[FileResult]) -> InboxFile:
+    """One line per inbox entry (a plain folder's files add up)."""
+    item = InboxFile(name=entry.name, status="loaded")
+    if not results:
+        item.status = "failed"
+        item.message = "an empty folder: nothing to import."
+        return item
+    statuses = {result.status for result in results}
+    if "failed" in statuses:
+        item.status = "failed"
+    elif statuses == {"skipped"}:
+        item.status = "skipped"
+    item.kind = ", ".join(sorted({result.kind for result in results}))
+    item.profile = ", ".join(sorted({result.profile for result in results if result.profile}))
+    item.entity = ", ".join(sorted({result.entity for result in results if result.entity}))
+    for result in results:
+        item.inserted += result.counts.inserted
+        item.updated += result.counts.updated
+        item.unchanged += result.counts.unchanged
+        item.rejected += result.counts.rejected
+        item.seconds += result.seconds
+    item.seconds = round(item.seconds, 2)
+    messages = [result.message for result in results if result.message]
+    item.message = " | ".join(messages) or None
+    reports = [str(result.reject_report) for result in results if result.reject_report]
+    item.reject_report = ", ".join(reports) or None
+    return item
+
+
+def _move_reports(
+    results: list[FileResult], archive: Path, failed: Path, item: InboxFile, inbox: Path
+) -> None:
+    moved = []
+    for result in results:
+        report = result.reject_report
+        if report is not None and report.exists() and report.parent == archive:
+            moved.append(str(_move(report, failed).relative_to(inbox)))
+    if moved:
+        item.reject_report = ", ".join(moved)
+
+
+def _reason_text(entry: Path, results: list[FileResult]) -> str:
+    lines = [f"{entry.name} was not imported; nothing from it is in the database.", ""]
+    if not results:
+        lines.append("It is an empty folder.")
+    for result in results:
+        if result.status == "failed":
+            lines.append(result.message or f"{result.path.name}: failed.")
+    lines += [
+        "",
+        "Fix the file and put it back into the inbox; the next run imports it. To import it by "
+        "hand and see every detail: crm import PATH",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _outcome(result: BuildResult) -> StepOutcome:
+    counts: dict[str, int] = {}
+    failures: list[str] = []
+    if result.run_results is not None:
+        counts = tally_run_results(result.run_results)
+        failures = _failures(result.run_results)
+    elif result.exit_code != ExitCode.OK:
+        tail = [line for line in result.output.splitlines() if line.strip()][-5:]
+        failures = tail or ["dbt stopped before it wrote any results"]
+    return StepOutcome(
+        passed=result.exit_code == ExitCode.OK,
+        exit_code=result.dbt_exit_code,
+        seconds=round(result.seconds, 1),
+        counts=counts,
+        failures=failures,
+    )
+
+
+def _failures(path: Path) -> list[str]:
+    """One line per failing node: a model's error, a test's failure count, a stale source's age."""
+    artifact = json.loads(path.read_text(encoding="utf-8"))
+    failures = []
+    for result in artifact.get("results", []):
+        if result.get("status") not in ("error", "fail", "runtime error"):
+            continue
+        node = str(result.get("unique_id", "?"))
+        message = " ".join(str(result.get("message") or "").split())
+        if not message and node.startswith("source."):
+            age = result.get("max_loaded_at_time_ago_in_s")
+            message = (
+                f"stale: last change {float(age) / 86400:.0f} days ago"
+                if isinstance(age, int | float) and age < 10**9
+                else "stale: no rows to date it by"
+            )
+        failures.append(f"{node}: {message}"[:300])
+    return failures
+
+
+def _write_summaries(run: NightlyRun, runs: Path) -> None:
+    json_path = runs / f"{run.run_id}.json"
+    text_path = runs / f"{run.run_id}.txt"
+    run.summary_json = str(json_path)
+    run.summary_text = str(text_path)
+    json_path.write_text(json.dumps(asdict(run), indent=2) + "\n", encoding="utf-8")
+    text = render_text(run)
+    text_path.write_text(text, encoding="utf-8")
+    (runs / "latest.txt").write_text(text, encoding="utf-8")
+    (runs / "latest.json").write_text(json_path.read_text(encoding="utf-8"), encoding="utf-8")
+
+
+def render_text(run: NightlyRun, width: int = 100) -> str:
+    """One screen: the verdict, a table of files, the build and freshness lines, what to do."""
+    console = Console(width=width, record=True, file=io.StringIO(), color_system=None)
+    verdict = {
+        0: "PASSED",
+        4: "PASSED WITH REJECTED ROWS",
+        5: "A FILE FAILED",
+        6: "BUILD OR FRESHNESS FAILED",
+    }.get(run.exit_code, "FAILED")
+    console.print(
+        f"crm nightly {run.run_id}: {verdict} (exit code {run.exit_code}) in {run.seconds:.0f} s",
+        highlight=False,
+    )
+    console.print(f"database {run.database}; inbox {run.inbox}", highlight=False)
+    if run.files:
+        table = Table(box=None, pad_edge=False)
+        table.add_column("file", overflow="fold")
+        table.add_column("status", no_wrap=True)
+        for name in ("new", "updated", "same", "rejected"):
+            table.add_column(name, justify="right", no_wrap=True)
+        table.add_column("moved to", overflow="fold")
+        for item in run.files:
+            table.add_row(
+                item.name,
+                item.status,
+                f"{item.inserted:,}",
+                f"{item.updated:,}",
+                f"{item.unchanged:,}",
+                f"{item.rejected:,}",
+                item.moved_to or "(left in the inbox)",
+            )
+        console.print(table)
+    else:
+        console.print("No new files in the inbox.")
+    for label, step in (("build", run.build), ("source freshness", run.freshness)):
+        if step is None:
+            continue
+        counts = ", ".join(f"{count} {name}" for name, count in step.counts.items() if count)
+        state = "passed" if step.passed else f"FAILED (dbt exit code {step.exit_code})"
+        console.print(f"{label}: {state} in {step.seconds:.0f} s; {counts or 'no results'}")
+        for failure in step.failures[:10]:
+            console.print(f"  - {failure}", highlight=False)
+    for item in run.files:
+        if item.status in ("failed", "waiting") or item.rejected:
+            note = item.message or ""
+            if item.status == "failed":
+                note = f"see failed/{run.run_id}/{item.name}{REASON_SUFFIX}. {note}"
+            elif item.rejected:
+                note = f"{item.rejected} rows rejected, listed in {item.reject_report}."
+            console.print(f"{item.name}: {note}", highlight=False)
+    console.print(f"details: runs/{run.run_id}.json, dbt log: runs/dbt/build.log", highlight=False)
+    return console.export_text()

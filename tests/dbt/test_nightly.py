@@ -1,0 +1,188 @@
+"""`crm nightly` on a real database with a real dbt build: moves, summaries, exit codes, lock."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from ingest.cli import main
+from ingest.errors import ExitCode
+from ingest.nightly import NIGHTLY_LOCK
+
+pytestmark = pytest.mark.slow
+
+GOOD = "external_id,name,domain\nACC-1,Alder Foods,alder.example\nACC-2,Birch Ltd,birch.example\n"
+ALREADY = "name,domain\nCedar GmbH,cedar.example\n"
+BAD = "colour,size\nred,XL\n"  # no column maps to anything: the whole file fails
+PROJECTS_TWO_CURRENCIES = (
+    "external_id,name,account_name,stage,amount,currency_code,close_date\n"
+    "PRJ-1,Pricing review,Alder Foods,won,5000,EUR,2025-03-01\n"
+    "PRJ-2,Board pack,Alder Foods,won,7000,USD,2025-04-01\n"
+)
+
+
+@pytest.fixture
+def database(
+    make_database: Callable[..., str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> str:
+    conninfo = make_database()
+    for name in ("PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DATABASE_URL", conninfo)
+    monkeypatch.setenv("CRM_CONFIG", str(tmp_path / "config.toml"))  # no settings: defaults
+    monkeypatch.setenv("COLUMNS", "120")
+    return conninfo
+
+
+@pytest.fixture
+def inbox(tmp_path: Path) -> Iterator[Path]:
+    folder = tmp_path / "inbox"
+    folder.mkdir()
+    yield folder
+
+
+def _old(path: Path) -> Path:
+    """Make a file look settled (written well before the run)."""
+    past = time.time() - 3600
+    os.utime(path, (past, past))
+    return path
+
+
+def _nightly(inbox: Path, *extra: str) -> int:
+    return main(["nightly", "--inbox", str(inbox), "--as-of", "2025-06-30", *extra])
+
+
+def _latest(inbox: Path) -> dict[str, Any]:
+    result: dict[str, Any] = json.loads((inbox / "runs" / "latest.json").read_text())
+    return result
+
+
+def _moved(inbox: Path, folder: str) -> set[str]:
+    base = inbox / folder
+    return {str(path.relative_to(base).parts[1:][0]) for path in base.glob("*/*")}
+
+
+def test_good_bad_and_already_imported_files(
+    database: str, inbox: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    earlier = tmp_path / "cedar.csv"
+    earlier.write_text(ALREADY)
+    assert main(["import", str(earlier)]) == ExitCode.OK
+    (inbox / "accounts.csv").write_text(GOOD)
+    (inbox / "cedar.csv").write_text(ALREADY)
+    (inbox / "sizes.csv").write_text(BAD)
+    for name in ("accounts.csv", "cedar.csv", "sizes.csv"):
+        _old(inbox / name)
+    capsys.readouterr()
+
+    assert _nightly(inbox) == ExitCode.FILE_FAILED
+
+    assert sorted(path.name for path in inbox.iterdir()) == ["archive", "failed", "runs"]
+    assert _moved(inbox, "archive") == {"accounts.csv", "cedar.csv"}
+    assert _moved(inbox, "failed") == {"sizes.csv", "sizes.csv.reason.txt"}
+    (reason,) = (inbox / "failed").glob("*/sizes.csv.reason.txt")
+    assert "sizes.csv was not imported" in reason.read_text()
+    assert "no column" in reason.read_text().lower() or "required" in reason.read_text().lower()
+
+    summary = _latest(inbox)
+    assert summary["exit_code"] == ExitCode.FILE_FAILED
+    statuses = {item["name"]: (item["status"], item["inserted"]) for item in summary["files"]}
+    assert statuses == {
+        "accounts.csv": ("loaded", 2),
+        "cedar.csv": ("skipped", 0),
+        "sizes.csv": ("failed", 0),
+    }
+    assert summary["build"]["passed"] and summary["build"]["counts"]["success"] > 50
+    assert summary["build"]["counts"]["error"] == summary["build"]["counts"]["fail"] == 0
+    assert summary["freshness"]["passed"]
+    text = (inbox / "runs" / f"{summary['run_id']}.txt").read_text()
+    assert text == (inbox / "runs" / "latest.txt").read_text()
+    assert "A FILE FAILED (exit code 5)" in text
+    assert "sizes.csv: see failed/" in text
+    assert "A FILE FAILED" in capsys.readouterr().out
+    with psycopg.connect(database) as conn:
+        assert conn.execute("select count(*) from accounts").fetchone() == (3,)
+        assert conn.execute("select count(*) from analytics.dim_accounts").fetchone() == (4,)
+
+
+def test_an_empty_inbox_builds_and_passes(database: str, inbox: Path, tmp_path: Path) -> None:
+    (tmp_path / "accounts.csv").write_text(GOOD)
+    assert main(["import", str(tmp_path / "accounts.csv")]) == ExitCode.OK
+    assert _nightly(inbox) == ExitCode.OK
+    summary = _latest(inbox)
+    assert summary["files"] == [] and summary["exit_code"] == 0
+    assert summary["freshness"]["passed"] and summary["freshness"]["counts"]["success"] >= 2
+    # Tables the practice has not filled yet (no leads, no projects) only warn.
+    assert summary["freshness"]["counts"]["warn"] >= 1
+    text = (inbox / "runs" / "latest.txt").read_text()
+    assert "PASSED (exit code 0)" in text and "No new files in the inbox." in text
+
+
+def test_no_import_for_a_month_fails_the_night(database: str, inbox: Path, tmp_path: Path) -> None:
+    (tmp_path / "accounts.csv").write_text(GOOD)
+    assert main(["import", str(tmp_path / "accounts.csv")]) == ExitCode.OK
+    with psycopg.connect(database) as conn:
+        conn.execute("update ingest.import_batches set started_at = now() - interval '40 days'")
+    assert _nightly(inbox) == ExitCode.BUILD_FAILED
+    summary = _latest(inbox)
+    assert summary["build"]["passed"] and not summary["freshness"]["passed"]
+    assert summary["freshness"]["failures"] == [
+        "source.consulting_crm.ingest.import_batches: stale: last change 40 days ago"
+    ]
+
+
+def test_rejected_rows_and_a_file_still_being_written(database: str, inbox: Path) -> None:
+    (inbox / "people.csv").write_text("first_name,email\nAda,ada@example.com\nBob,not-an-email\n")
+    _old(inbox / "people.csv")
+    (inbox / "arriving.csv").write_text(GOOD)  # modified just now
+    assert _nightly(inbox, "--settle-seconds", "600") == ExitCode.ROWS_REJECTED
+    summary = _latest(inbox)
+    files = {item["name"]: item for item in summary["files"]}
+    assert files["people.csv"]["status"] == "loaded"
+    assert (files["people.csv"]["inserted"], files["people.csv"]["rejected"]) == (1, 1)
+    assert files["arriving.csv"]["status"] == "waiting"
+    assert (inbox / "arriving.csv").exists()  # left for the next run
+    (report,) = (inbox / "archive").glob("*/people.rejected.csv")
+    assert "not-an-email" in report.read_text(encoding="utf-8-sig")
+
+
+def test_a_second_concurrent_run_is_refused_and_touches_nothing(
+    database: str, inbox: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (inbox / "accounts.csv").write_text(GOOD)
+    _old(inbox / "accounts.csv")
+    with psycopg.connect(database, autocommit=True) as other_run:
+        other_run.execute("select pg_advisory_lock(hashtext(%s))", (NIGHTLY_LOCK,))
+        assert _nightly(inbox) == ExitCode.LOCKED
+    assert "another crm nightly is running" in capsys.readouterr().err
+    assert sorted(path.name for path in inbox.iterdir()) == ["accounts.csv"]
+    with psycopg.connect(database) as conn:
+        assert conn.execute("select count(*) from accounts").fetchone() == (0,)
+
+
+def test_a_failing_dbt_test_fails_the_run(database: str, inbox: Path) -> None:
+    (inbox / "accounts.csv").write_text(GOOD)
+    (inbox / "projects.csv").write_text(PROJECTS_TWO_CURRENCIES)
+    for name in ("accounts.csv", "projects.csv"):
+        _old(inbox / name)
+    # Deals in two currencies make assert_one_working_currency warn; this practice wants warnings
+    # to fail the night, which is what the extra dbt arguments say.
+    code = _nightly(inbox, "--warn-error-options", "{error: [LogTestResult]}")
+    assert code == ExitCode.BUILD_FAILED
+    summary = _latest(inbox)
+    assert [item["status"] for item in summary["files"]] == ["loaded", "loaded"]
+    assert not summary["build"]["passed"]
+    assert summary["build"]["counts"]["fail"] == 1
+    assert summary["build"]["failures"][0].startswith(
+        "test.consulting_crm.assert_one_working_currency"
+    )
+    text = (inbox / "runs" / "latest.txt").read_text()
+    assert "BUILD OR FRESHNESS FAILED (exit code 6)" in text
+    assert "assert_one_working_currency" in text
