@@ -119,7 +119,8 @@ def import_mail_file(
     if not owners.addresses and not owners.domains:
         raise CrmError(
             f"{path.name}: importing mail needs your own address(es) to tell sent from received "
-            "mail; give --owner-email you@example.com (repeatable) or set it in the configuration."
+            "mail; give --owner-email you@example.com (repeatable), or state them once: "
+            "crm config set mail.owner_emails you@example.com you@gmail.com"
         )
     export = recognise(path)
     if export is None:

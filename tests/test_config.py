@@ -1,0 +1,135 @@
+"""Settings stated once in config.toml, and the commands that read and write them."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from ingest.cli import main
+from ingest.config import Settings, config_path, load_settings
+from ingest.errors import CrmError, ExitCode
+
+# The Gmail Takeout fixture of the mail tests, and the owner addresses it was written for.
+TAKEOUT = Path(__file__).parent / "data/mail/takeout/Mail/All mail Including Spam and Trash.mbox"
+OWNERS = ("maria@kessler-consulting.de", "m.kessler@gmail.com")
+
+
+@pytest.fixture
+def config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "settings" / "config.toml"
+    monkeypatch.setenv("CRM_CONFIG", str(path))
+    return path
+
+
+def test_the_file_lives_in_crm_home_unless_crm_config_says_otherwise(tmp_path: Path) -> None:
+    assert config_path({"CRM_HOME": str(tmp_path)}) == tmp_path.resolve() / "config.toml"
+    assert config_path({"CRM_HOME": "/x", "CRM_CONFIG": str(tmp_path / "c.toml")}) == (
+        tmp_path / "c.toml"
+    )
+
+
+def test_no_file_means_defaults(config_file: Path) -> None:
+    assert load_settings() == Settings()
+
+
+def test_set_show_and_unset(config_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["config", "set", "mail.owner_emails", "me@firm.example,", "me@gmail.com"]) == 0
+    assert main(["config", "set", "mail.store_bodies", "no"]) == 0
+    assert main(["config", "set", "import.date_format", "dmy"]) == 0
+    assert load_settings() == Settings(
+        owner_emails=("me@firm.example", "me@gmail.com"), store_bodies=False, date_format="DMY"
+    )
+    assert config_file.read_text() == (
+        "# Consulting CRM settings; `crm config show` lists them all.\n"
+        "\n"
+        "[mail]\n"
+        'owner_emails = ["me@firm.example", "me@gmail.com"]\n'
+        "store_bodies = false\n"
+        "\n"
+        "[import]\n"
+        'date_format = "DMY"\n'
+    )
+    capsys.readouterr()
+    assert main(["config", "show"]) == 0
+    shown = " ".join(capsys.readouterr().out.split())
+    assert "me@firm.example," in shown and "me@gmail.com" in shown
+    assert re.search(r"mail\.create_leads\s+│\s+\(not set\)", shown)
+    assert main(["config", "unset", "mail.store_bodies"]) == 0
+    assert load_settings().store_bodies is True
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("[mail]\nowner_email = ['a@b.c']\n", "unknown setting 'mail.owner_email'"),
+        ("[mail]\nowner_emails = 'a@b.c'\n", "must be a list of strings"),
+        ("[mail]\nowner_emails = ['not an address']\n", "is not an email address"),
+        ("[mail]\ncreate_leads = 'yes'\n", "must be true or false"),
+        ("[import]\ndate_format = 'DDMMYY'\n", "is one of DMY, MDY, YMD"),
+        ("[mail\n", "not valid TOML"),
+    ],
+)
+def test_a_wrong_file_is_a_clear_error(config_file: Path, text: str, problem: str) -> None:
+    config_file.parent.mkdir(parents=True)
+    config_file.write_text(text)
+    with pytest.raises(CrmError, match=problem) as caught:
+        load_settings()
+    assert str(config_file) in str(caught.value)
+
+
+def test_set_rejects_unknown_settings_and_bad_values(
+    config_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["config", "set", "mail.owner", "a@b.c"]) == ExitCode.USER_ERROR
+    assert main(["config", "set", "mail.create_leads", "maybe"]) == ExitCode.USER_ERROR
+    err = capsys.readouterr().err
+    assert "unknown setting 'mail.owner'" in err and "true or false, not 'maybe'" in err
+    assert not config_file.exists()
+
+
+@pytest.fixture
+def mail_database(make_database: Callable[..., str], monkeypatch: pytest.MonkeyPatch) -> str:
+    conninfo = make_database()
+    with psycopg.connect(conninfo) as conn:
+        conn.execute(
+            "insert into accounts (name, domain) "
+            "values ('Nordlicht Logistik GmbH', 'nordlicht-logistik.de')"
+        )
+    for name in ("PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DATABASE_URL", conninfo)
+    return conninfo
+
+
+def test_mail_import_takes_the_owner_addresses_from_the_settings(
+    config_file: Path, mail_database: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["import", str(TAKEOUT)]) == ExitCode.USER_ERROR
+    assert "crm config set mail.owner_emails" in capsys.readouterr().err
+    assert main(["config", "set", "mail.owner_emails", *OWNERS]) == 0
+    assert main(["import", str(TAKEOUT)]) in (ExitCode.OK, ExitCode.ROWS_REJECTED)
+    with psycopg.connect(mail_database) as conn:
+        outbound = conn.execute(
+            "select count(*) from activities where direction = 'outbound'"
+        ).fetchone()
+        with_body = conn.execute("select count(*) from activities where body is not null")
+        assert outbound is not None and outbound[0] > 0
+        assert (with_body.fetchone() or (0,))[0] > 0
+
+
+def test_no_bodies_keeps_the_facts_but_not_the_text(config_file: Path, mail_database: str) -> None:
+    code = main(["import", str(TAKEOUT), "--no-bodies", "--owner-email", OWNERS[0]])
+    assert code in (ExitCode.OK, ExitCode.ROWS_REJECTED)
+    with psycopg.connect(mail_database) as conn:
+        counts = conn.execute(
+            "select count(*), count(body), count(subject) from activities "
+            "where activity_type = 'email'"
+        ).fetchone()
+        stored = conn.execute("select count(body) from ingest.mail_messages").fetchone()
+    assert counts is not None and counts[0] > 0
+    assert counts[1] == 0 and counts[2] == counts[0]
+    assert stored == (0,)
