@@ -325,6 +325,15 @@ def _validate_chunk(
         index=index,
     )
     variant = mapping.variant
+    if variant.restore_formula_guard:
+        from ingest.export_salesforce import restore_formula
+
+        for target in raw:
+            restored = [restore_formula(value) for value in raw[target].tolist()]
+            raw[target] = pd.Series(restored, index=index, dtype=object)
+    for target, placeholders in variant.blanks.items():
+        if target in raw:
+            raw[target] = raw[target].where(~raw[target].str.strip().isin(placeholders), "")
     for target, separator in variant.first_of.items():
         if target in raw:
             raw[target] = raw[target].str.split(separator, n=1, regex=False).str[0].str.strip()

@@ -4,7 +4,9 @@ One file per export format (``generic``, ``salesforce``, ``hubspot`` ...). A pro
 *variants*, one per kind of file the tool exports (a Salesforce Lead export, an Opportunity
 export ...), each naming its target entity, the headers that identify it (``detect``), which
 headers feed which column (``columns``, first match wins), value maps for enums (``values``),
-constants (``defaults``) and multi-valued cells to cut at a separator (``first_of``). Headers are
+constants (``defaults``), multi-valued cells to cut at a separator (``first_of``) and placeholders
+that mean blank (``blanks``). A profile may also remove the apostrophe that guards a formula-like
+cell (``restore_formula_guard``, for files written by ``crm export salesforce``). Headers are
 compared after :func:`ingest.readers.normalise_header`, so `StageName`, `stage_name` and
 `Stage Name` are the same column.
 """
@@ -47,7 +49,9 @@ class Variant:
     values: dict[str, dict[str, str]] = field(default_factory=dict)
     defaults: dict[str, str] = field(default_factory=dict)
     first_of: dict[str, str] = field(default_factory=dict)
+    blanks: dict[str, tuple[str, ...]] = field(default_factory=dict)
     date_format: str | None = None
+    restore_formula_guard: bool = False
 
     @property
     def label(self) -> str:
@@ -109,7 +113,7 @@ def _load(name: str) -> Profile:
         entity = raw["entity"]
         fields = ENTITY_FIELDS[entity]
         columns = {target: tuple(aliases) for target, aliases in raw["columns"].items()}
-        named = [*columns, *raw.get("defaults", {})]
+        named = [*columns, *raw.get("defaults", {}), *raw.get("blanks", {})]
         unknown = [target for target in named if target not in fields]
         if unknown:
             raise ValueError(f"profile {name}:{raw['name']}: unknown columns {unknown}")
@@ -123,7 +127,9 @@ def _load(name: str) -> Profile:
                 values={target: dict(mapping) for target, mapping in raw.get("values", {}).items()},
                 defaults=dict(raw.get("defaults", {})),
                 first_of=dict(raw.get("first_of", {})),
+                blanks={target: tuple(values) for target, values in raw.get("blanks", {}).items()},
                 date_format=date_format,
+                restore_formula_guard=bool(data.get("restore_formula_guard", False)),
             )
         )
     return Profile(name=name, description=data["description"], variants=tuple(variants))

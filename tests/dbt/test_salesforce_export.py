@@ -1,0 +1,582 @@
+"""`crm export salesforce`: the Salesforce models, the Data Loader files and the round trip.
+
+A small hand-written CRM with crafted values (formula payloads, phone numbers, placeholders) is
+built with dbt, exported, checked cell by cell, and imported again with `crm import --profile
+salesforce` into an empty database, which must then hold the same records.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg import errors, sql
+from psycopg.rows import dict_row
+
+from ingest.build import BuildResult
+from ingest.cli import main
+from ingest.errors import ExitCode
+from ingest.export_salesforce import (
+    csv_cell,
+    export_file_names,
+    guard_formula,
+    needs_formula_guard,
+    restore_formula,
+)
+
+# --------------------------------------------------------------------------------------------
+# The formula guard, without a database
+# --------------------------------------------------------------------------------------------
+GUARDED = [
+    "=SUM(A1:A9)",
+    "=cmd|' /C calc'!A0",
+    "+SUM(A1)",
+    "-2+3+cmd|' /C calc'!A0",
+    "@SUM(A1)",
+    "\t=1+1",
+    "\rnext",
+    "\nnext",
+    '  =HYPERLINK("http://evil.example")',  # after leading spaces
+    "   @risk",
+    "-",
+    "- follow up",
+    "+1 555 0100 ext. 12",  # a phone with letters could hide a function name
+    "=",
+    "'=SUM(A1)",  # an apostrophe already in the data, before a formula: guarded again
+]
+UNTOUCHED = [
+    "+49 30 1234567",
+    "+1 (555) 010-0000",
+    "  +44 20 7946 0000",
+    "-12",
+    "-12.50",
+    "-1,5",
+    "Acme GmbH",
+    "a=b",
+    "mail@example.com",
+    "'Tis the season",  # an apostrophe before an ordinary value stays as it is
+    "'+49 30 1234567",
+    "",
+    "   ",
+    "2025-06-30",
+]
+
+
+@pytest.mark.parametrize("value", GUARDED)
+def test_formula_like_values_get_an_apostrophe(value: str) -> None:
+    assert needs_formula_guard(value)
+    assert guard_formula(value) == "'" + value
+
+
+@pytest.mark.parametrize("value", UNTOUCHED)
+def test_numbers_phones_and_text_are_left_alone(value: str) -> None:
+    assert not needs_formula_guard(value)
+    assert guard_formula(value) == value
+
+
+@pytest.mark.parametrize("value", GUARDED + UNTOUCHED + ["''=x", "'''-y", " '=z", "'"])
+def test_restore_undoes_the_guard_exactly(value: str) -> None:
+    assert restore_formula(guard_formula(value)) == value
+    # A file guarded twice (exported, opened, exported again) needs two restores, no more.
+    twice = guard_formula(guard_formula(value))
+    assert restore_formula(restore_formula(twice)) == value
+
+
+def test_csv_cells_are_what_data_loader_reads() -> None:
+    berlin = dt.timezone(dt.timedelta(hours=2))
+    assert csv_cell(None) == ""
+    assert csv_cell(True) == "true"
+    assert csv_cell(False) == "false"
+    assert csv_cell(dt.datetime(2025, 6, 30, 11, 5, 7, 123999, tzinfo=berlin)) == (
+        "2025-06-30T09:05:07.123Z"
+    )
+    assert csv_cell(dt.date(2025, 6, 30)) == "2025-06-30"
+    assert csv_cell(Decimal("12000.00")) == "12000.00"
+    assert csv_cell(Decimal("1E+3")) == "1000"
+    assert csv_cell(40) == "40"
+    assert csv_cell("=1+1") == "'=1+1"
+
+
+# --------------------------------------------------------------------------------------------
+# A small CRM, built and exported
+# --------------------------------------------------------------------------------------------
+A1, A2, A3 = (f"00000000-0000-0000-0000-0000000000a{n}" for n in range(1, 4))
+C1, C2 = (f"00000000-0000-0000-0000-0000000000c{n}" for n in range(1, 3))
+P1, P2, P3, P4, P5 = (f"00000000-0000-0000-0000-00000000010{n}" for n in range(1, 6))
+L1, L2, L3, L4, L5 = (f"00000000-0000-0000-0000-00000000020{n}" for n in range(1, 6))
+T = {n: f"00000000-0000-0000-0000-00000000030{n}" for n in range(1, 8)}
+OLD, RECENT = "2024-01-02 09:00+00", "2025-06-01 09:00+00"
+SINCE = "2025-05-01"
+
+DATASET = f"""
+insert into public.accounts (account_id, name, domain, website, industry, phone, street, city,
+    state, postal_code, country, annual_revenue, employee_count, description, created_at,
+    updated_at) values
+    ('{A1}', 'Acme GmbH', 'acme.example', 'https://www.acme.example', 'Consulting',
+        '+49 30 1234567', 'Hauptstr. 1', 'Berlin', 'BE', '10115', 'Germany', 1200000.50, 40,
+        '=HYPERLINK("http://evil.example","click")', '2024-01-02 09:00+00', '{OLD}'),
+    ('{A2}', '@Risk Partners', 'risk.example', null, null, '-', null, null, null, null, null,
+        null, null, 'Line one
+line two', '2024-02-01 09:00+00', '{RECENT}'),
+    ('{A3}', 'Beta', null, null, null, null, null, null, null, null, null, null, null, null,
+        '2024-03-01 09:00+00', '{OLD}');
+
+insert into public.contacts (contact_id, account_id, first_name, last_name, email, title,
+    department, phone, mobile_phone, city, country, has_opted_out_of_email, description,
+    created_at, updated_at) values
+    ('{C1}', '{A1}', 'Ada', 'Lovelace', 'Ada@Acme.example', '+SUM(A1)', 'Engineering',
+        '+44 20 7946 0000', '+1 555 0100 ext. 12', 'London', 'UK', true, null,
+        '2024-01-03 09:00+00', '{RECENT}'),
+    ('{C2}', '{A2}', 'Grace', null, 'grace@risk.example', null, null, null, null, null, null,
+        false, '''=already quoted', '2024-02-02 09:00+00', '{OLD}');
+
+insert into public.projects (project_id, account_id, primary_contact_id, name, stage, amount,
+    currency_code, probability, close_date, start_date, end_date, delivery_status, lead_source,
+    project_type, next_step, description, created_at, updated_at) values
+    ('{P1}', '{A1}', '{C1}', 'Acme operating model', 'won', 12000, 'EUR', 0.9, '2025-01-15',
+        '2025-02-01', '2025-12-31', 'active', 'Referral', 'Strategy', '@mention the board',
+        E'\\tindented with a tab', '2024-11-15 12:00+00', '{OLD}'),
+    ('{P2}', '{A2}', null, 'Risk review', 'qualification', null, 'EUR', null, null, null, null,
+        null, null, null, null, null, '2025-05-20 12:00+00', '{RECENT}'),
+    ('{P3}', '{A1}', null, 'Acme pricing', 'proposal', 5000, 'USD', 0.4, '2025-09-30', null,
+        null, null, null, null, null, null, '2025-04-01 12:00+00', '{OLD}'),
+    ('{P4}', '{A3}', null, 'Beta audit', 'lost', 800, 'EUR', 0, '2024-12-01', null, null, null,
+        null, null, null, null, '2024-10-01 12:00+00', '{OLD}'),
+    ('{P5}', '{A3}', null, 'Beta rollout', 'negotiation', 2500.5, 'EUR', 0.75, '2025-08-01',
+        null, null, null, null, null, null, null, '2025-03-01 12:00+00', '{OLD}');
+
+insert into public.leads (lead_id, first_name, last_name, company, title, email, phone, website,
+    city, country, lead_source, status, estimated_amount, description, converted_account_id,
+    converted_contact_id, converted_project_id, converted_date, created_at, updated_at) values
+    ('{L1}', 'Lena', 'One', 'Acme GmbH', null, 'lena@acme.example', null, null, null, null, 'Web',
+        'converted', 15000, null, '{A1}', '{C1}', '{P1}', '2025-01-10', '2024-12-01 09:00+00',
+        '{OLD}'),
+    ('{L2}', null, null, null, null, 'only@mail.example', null, null, null, null, null, 'new',
+        null, null, null, null, null, null, '2025-05-02 09:00+00', '{RECENT}'),
+    ('{L3}', 'Max', 'Three', '=cmd|'' /C calc''!A0', 'CEO', 'max@three.example',
+        '+1 (555) 010-0000', 'https://three.example', 'Paris', 'France', 'LinkedIn', 'contacted',
+        null, '-12 is not a number', null, null, null, null, '2025-02-01 09:00+00', '{OLD}'),
+    ('{L4}', 'Quinn', 'Four', 'Four Ltd', null, null, null, null, null, null, null, 'qualified',
+        null, null, null, null, null, null, '2025-02-02 09:00+00', '{OLD}'),
+    ('{L5}', 'Una', 'Five', 'Five SA', null, null, null, null, null, null, null, 'unqualified',
+        null, null, null, null, null, null, '2025-02-03 09:00+00', '{OLD}');
+
+insert into public.activities (activity_id, activity_type, direction, status, subject, body,
+    occurred_at, ends_at, due_date, lead_id, account_id, project_id, contact_id, created_at,
+    updated_at) values
+    ('{T[1]}', 'email', 'outbound', 'completed', 'Re: proposal', 'Hello,
+=SUM(A1) is inside, not at the start', '2025-01-05 10:00:00.123456+00', null, null, null, '{A1}',
+        null, '{C1}', '2025-01-05 10:01+00', '{OLD}'),
+    ('{T[2]}', 'call', 'inbound', 'completed', 'Intro call', null, '2025-02-02 15:30+00', null,
+        null, '{L3}', null, null, null, '2025-02-02 16:00+00', '{RECENT}'),
+    ('{T[3]}', 'meeting', null, 'completed', 'Kick-off', 'Agenda', '2025-02-03 09:00+00',
+        '2025-02-03 10:30+00', null, null, null, '{P1}', '{C1}', '2025-01-30 09:00+00', '{OLD}'),
+    ('{T[4]}', 'meeting', null, 'completed', 'Coffee', null, '2025-01-08 08:00+00', null, null,
+        '{L1}', null, null, null, '2025-01-07 08:00+00', '{OLD}'),
+    ('{T[5]}', 'task', null, 'open', '-follow up', null, '2025-06-01 09:00+00', null,
+        '2025-07-01', null, null, '{P3}', null, '2025-06-01 09:00+00', '{RECENT}'),
+    ('{T[6]}', 'note', null, 'completed', 'Met at the fair', 'Seems keen', '2025-03-01 12:00+00',
+        null, null, null, '{A2}', null, '{C2}', '2025-03-01 12:00+00', '{OLD}'),
+    ('{T[7]}', 'email', 'outbound', 'cancelled', 'Draft never sent', null,
+        '2025-03-02 12:00+00', null, null, null, '{A3}', null, null, '2025-03-02 12:00+00',
+        '{OLD}');
+"""
+
+ALL_FILES = [
+    "1-Account.csv",
+    "2-Contact.csv",
+    "3-Opportunity.csv",
+    "4-Lead.csv",
+    "5-Task-Lead.csv",
+    "5-Task-Account.csv",
+    "5-Task-Opportunity.csv",
+    "6-Event-Lead.csv",
+    "6-Event-Account.csv",
+    "6-Event-Opportunity.csv",
+]
+
+
+def point_at(monkeypatch: pytest.MonkeyPatch, conninfo: str) -> None:
+    for name in ("PGHOST", "PGHOSTADDR", "PGPORT", "PGUSER", "PGDATABASE", "PGSERVICE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DATABASE_URL", conninfo)
+
+
+def export(conninfo: str, out: Path, *extra: str) -> int:
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        point_at(monkeypatch, conninfo)
+        return main(["export", "salesforce", str(out), *extra])
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    raw = path.read_bytes()
+    assert not raw.startswith(b"\xef\xbb\xbf"), "no BOM: Data Loader would read it into a header"
+    with path.open(encoding="utf-8", newline="") as file:
+        return list(csv.DictReader(file))
+
+
+def by_id(rows: list[dict[str, str]]) -> dict[str, dict[str, str]]:
+    return {row["Crm_Id__c"]: row for row in rows}
+
+
+@pytest.fixture(scope="module")
+def source_db(make_database: Callable[..., str], dbt_build: Callable[..., BuildResult]) -> str:
+    conninfo = make_database()
+    with psycopg.connect(conninfo) as conn:
+        conn.execute(DATASET)  # type: ignore[arg-type]
+    result = dbt_build(conninfo, "--select", "path:models/marts/salesforce")
+    assert result.exit_code == ExitCode.OK, result
+    return conninfo
+
+
+@pytest.fixture(scope="module")
+def exported(source_db: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("salesforce") / "export"
+    assert export(source_db, out) == ExitCode.OK
+    return out
+
+
+def test_one_file_per_object_in_load_order(exported: Path) -> None:
+    assert export_file_names() == ALL_FILES
+    written = sorted(path.name for path in exported.iterdir())
+    # Every object has rows here except Events on accounts (no meeting belongs to an account).
+    assert written == sorted(name for name in ALL_FILES if name != "6-Event-Account.csv")
+    counts = {name: len(read_csv(exported / name)) for name in written}
+    assert counts == {
+        "1-Account.csv": 3,
+        "2-Contact.csv": 2,
+        "3-Opportunity.csv": 5,
+        "4-Lead.csv": 5,
+        "5-Task-Lead.csv": 1,
+        "5-Task-Account.csv": 3,
+        "5-Task-Opportunity.csv": 1,
+        "6-Event-Lead.csv": 1,
+        "6-Event-Opportunity.csv": 1,
+    }
+
+
+def test_formula_payloads_are_guarded_and_numbers_are_not(exported: Path) -> None:
+    accounts = by_id(read_csv(exported / "1-Account.csv"))
+    assert accounts[A1]["Description"] == '\'=HYPERLINK("http://evil.example","click")'
+    assert accounts[A1]["Phone"] == "+49 30 1234567"
+    assert accounts[A1]["AnnualRevenue"] == "1200000.50"
+    assert accounts[A2]["Name"] == "'@Risk Partners"
+    assert accounts[A2]["Phone"] == "'-"
+    assert accounts[A2]["Description"] == "Line one\nline two"
+    contacts = by_id(read_csv(exported / "2-Contact.csv"))
+    assert contacts[C1]["Title"] == "'+SUM(A1)"
+    assert contacts[C1]["Phone"] == "+44 20 7946 0000"
+    assert contacts[C1]["MobilePhone"] == "'+1 555 0100 ext. 12"
+    assert contacts[C2]["Description"] == "''=already quoted"
+    opportunities = by_id(read_csv(exported / "3-Opportunity.csv"))
+    assert opportunities[P1]["NextStep"] == "'@mention the board"
+    # btrim() takes spaces only: the tab stays, and is guarded.
+    assert opportunities[P1]["Description"] == "'\tindented with a tab"
+    leads = by_id(read_csv(exported / "4-Lead.csv"))
+    assert leads[L3]["Company"] == "'=cmd|' /C calc'!A0"
+    assert leads[L3]["Phone"] == "+1 (555) 010-0000"
+    assert leads[L3]["Description"] == "'-12 is not a number"
+    task = by_id(read_csv(exported / "5-Task-Opportunity.csv"))[T[5]]
+    assert task["Subject"] == "'-follow up"
+    email = by_id(read_csv(exported / "5-Task-Account.csv"))[T[1]]
+    assert email["Description"] == "Hello,\n=SUM(A1) is inside, not at the start"
+    # No cell of any file starts (after spaces) with a formula character unless it is a
+    # signed number or phone.
+    for path in exported.iterdir():
+        for row in read_csv(path):
+            for value in row.values():
+                assert not needs_formula_guard(value) or value.startswith("'"), (path, value)
+
+
+def test_picklists_are_salesforce_values(exported: Path) -> None:
+    leads = by_id(read_csv(exported / "4-Lead.csv"))
+    assert {key: row["Status"] for key, row in leads.items()} == {
+        L1: "Closed - Converted",
+        L2: "Open - Not Contacted",
+        L3: "Working - Contacted",
+        L4: "Qualified",
+        L5: "Unqualified",
+    }
+    assert leads[L1]["IsConverted"] == "true"
+    assert leads[L2]["IsConverted"] == "false"
+    assert leads[L2]["LastName"] == "[not provided]"
+    assert leads[L2]["Company"] == "[not provided]"
+    opportunities = by_id(read_csv(exported / "3-Opportunity.csv"))
+    assert {key: (row["StageName"], row["Probability"]) for key, row in opportunities.items()} == {
+        P1: ("Closed Won", "90.00"),
+        P2: ("Qualification", ""),  # none recorded: Salesforce applies the stage's default
+        P3: ("Proposal/Price Quote", "40.00"),
+        P4: ("Closed Lost", "0.00"),
+        P5: ("Negotiation/Review", "75.00"),
+    }
+    assert opportunities[P2]["CloseDate"] == "2025-05-20"  # required: the day it was created
+    tasks = by_id(
+        read_csv(exported / "5-Task-Lead.csv")
+        + read_csv(exported / "5-Task-Account.csv")
+        + read_csv(exported / "5-Task-Opportunity.csv")
+    )
+    assert {
+        key: (row["TaskSubtype"], row["Status"], row["CallType"]) for key, row in tasks.items()
+    } == {
+        T[1]: ("Email", "Completed", ""),
+        T[2]: ("Call", "Completed", "Inbound"),
+        T[5]: ("Task", "Not Started", ""),
+        T[6]: ("Task", "Completed", ""),
+        T[7]: ("Email", "Deferred", ""),
+    }
+    assert {row["Priority"] for row in tasks.values()} == {"Normal"}
+    assert tasks[T[1]]["CompletedDateTime"] == "2025-01-05T10:00:00.123Z"
+    assert tasks[T[5]]["ActivityDate"] == "2025-07-01"
+    event = by_id(read_csv(exported / "6-Event-Opportunity.csv"))[T[3]]
+    assert (event["StartDateTime"], event["EndDateTime"]) == (
+        "2025-02-03T09:00:00.000Z",
+        "2025-02-03T10:30:00.000Z",
+    )
+    coffee = by_id(read_csv(exported / "6-Event-Lead.csv"))[T[4]]
+    assert coffee["EndDateTime"] == coffee["StartDateTime"] == "2025-01-08T08:00:00.000Z"
+
+
+def test_references_go_through_external_ids(exported: Path) -> None:
+    contacts = by_id(read_csv(exported / "2-Contact.csv"))
+    assert {key: row["Account.Crm_Id__c"] for key, row in contacts.items()} == {C1: A1, C2: A2}
+    opportunities = by_id(read_csv(exported / "3-Opportunity.csv"))
+    assert opportunities[P1]["Account.Crm_Id__c"] == A1
+    assert opportunities[P1]["Contact.Crm_Id__c"] == C1
+    lead = by_id(read_csv(exported / "4-Lead.csv"))[L1]
+    assert (
+        lead["ConvertedAccount.Crm_Id__c"],
+        lead["ConvertedContact.Crm_Id__c"],
+        lead["ConvertedOpportunity.Crm_Id__c"],
+        lead["ConvertedDate"],
+    ) == (A1, C1, P1, "2025-01-10")
+    # Each Task/Event file points its polymorphic WhoId/WhatId at one kind of record only.
+    headers = {
+        name: next(csv.reader((exported / name).open(encoding="utf-8")))
+        for name in ("5-Task-Lead.csv", "5-Task-Account.csv", "6-Event-Opportunity.csv")
+    }
+    references = {
+        name: [header for header in row if ":" in header] for name, row in headers.items()
+    }
+    assert references == {
+        "5-Task-Lead.csv": ["Lead:Who.Crm_Id__c"],
+        "5-Task-Account.csv": ["Contact:Who.Crm_Id__c", "Account:What.Crm_Id__c"],
+        "6-Event-Opportunity.csv": ["Contact:Who.Crm_Id__c", "Opportunity:What.Crm_Id__c"],
+    }
+    call = read_csv(exported / "5-Task-Lead.csv")[0]
+    assert (call["Crm_Id__c"], call["Lead:Who.Crm_Id__c"]) == (T[2], L3)
+    account_tasks = by_id(read_csv(exported / "5-Task-Account.csv"))
+    assert account_tasks[T[1]]["Contact:Who.Crm_Id__c"] == C1
+    assert account_tasks[T[1]]["Account:What.Crm_Id__c"] == A1
+    assert account_tasks[T[7]]["Contact:Who.Crm_Id__c"] == ""
+    kickoff = read_csv(exported / "6-Event-Opportunity.csv")[0]
+    assert (kickoff["Contact:Who.Crm_Id__c"], kickoff["Opportunity:What.Crm_Id__c"]) == (C1, P1)
+
+
+def test_since_exports_only_what_changed_and_clears_stale_files(
+    source_db: str, tmp_path: Path
+) -> None:
+    out = tmp_path / "incremental"
+    assert export(source_db, out) == ExitCode.OK
+    assert len(list(out.iterdir())) == 9
+    assert export(source_db, out, "--since", SINCE) == ExitCode.OK
+    files = {path.name: by_id(read_csv(path)) for path in out.iterdir()}
+    assert {name: sorted(rows) for name, rows in files.items()} == {
+        "1-Account.csv": [A2],
+        "2-Contact.csv": [C1],
+        "3-Opportunity.csv": [P2],
+        "4-Lead.csv": [L2],
+        "5-Task-Lead.csv": [T[2]],
+        "5-Task-Opportunity.csv": [T[5]],
+    }
+
+
+def test_bad_since_and_missing_models_are_one_line_errors(
+    make_database: Callable[..., str], tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    unbuilt = make_database()
+    assert export(unbuilt, tmp_path / "a", "--since", "30/06/2025") == ExitCode.USER_ERROR
+    assert '--since "30/06/2025" is not a date; write it as YYYY-MM-DD' in capfd.readouterr().err
+    assert export(unbuilt, tmp_path / "b") == ExitCode.USER_ERROR
+    err = capfd.readouterr().err
+    assert "the Salesforce models are not built (salesforce.sf_account" in " ".join(err.split())
+    assert "run `crm build` first" in " ".join(err.split())
+    assert not (tmp_path / "b").exists()
+
+
+def test_powerbi_cannot_read_the_salesforce_schema(source_db: str) -> None:
+    with psycopg.connect(source_db, autocommit=True) as conn:
+        grants = conn.execute(
+            "select count(*) from information_schema.role_table_grants "
+            "where table_schema = 'salesforce' and grantee = 'powerbi_reader'"
+        ).fetchone()
+        assert grants == (0,)
+        conn.execute("set role powerbi_reader")
+        with pytest.raises(errors.InsufficientPrivilege):
+            conn.execute(
+                sql.SQL("select * from {}.{}").format(
+                    sql.Identifier("salesforce"), sql.Identifier("sf_account")
+                )
+            )
+
+
+# --------------------------------------------------------------------------------------------
+# The round trip
+# --------------------------------------------------------------------------------------------
+def fetch(conninfo: str, query: str) -> dict[str, dict[str, Any]]:
+    """Rows keyed by the original UUID: the key itself there, the external id after the trip."""
+    with psycopg.connect(conninfo, row_factory=dict_row) as conn:
+        return {str(row.pop("key")): row for row in conn.execute(query)}  # type: ignore[arg-type]
+
+
+ACCOUNTS = """
+    select {key} as key, name, domain, coalesce(website, domain) as website, industry, phone,
+           street, city, state, postal_code, country, annual_revenue, employee_count, description,
+           created_at
+    from public.accounts t
+"""
+CONTACTS = """
+    select {key} as key, {ref}(t.account_id) as account, first_name, last_name, email, title,
+           department, phone, mobile_phone, city, country, has_opted_out_of_email, description,
+           created_at
+    from public.contacts t
+"""
+PROJECTS = """
+    select {key} as key, {ref}(t.account_id) as account, {ref}(t.primary_contact_id) as contact,
+           name, stage, amount, currency_code, probability,
+           coalesce(close_date, created_at::date) as close_date, project_type, lead_source,
+           next_step, description, created_at
+    from public.projects t
+"""
+LEADS = """
+    select {key} as key, first_name, last_name, company, title, email, phone, website, city,
+           country, lead_source, status, estimated_amount, description, converted_date,
+           {ref}(t.converted_account_id) as converted_account, created_at
+    from public.leads t
+"""
+ACTIVITIES = """
+    select {key} as key,
+           case when activity_type = 'note' then 'task' else activity_type::text end as type,
+           case when status = 'cancelled' and activity_type <> 'meeting' then 'open'
+                when activity_type = 'meeting' then 'completed' else status::text end as status,
+           subject, body, date_trunc('milliseconds', occurred_at) as occurred_at,
+           coalesce(ends_at, case when activity_type = 'meeting' then occurred_at end) as ends_at,
+           due_date, {ref}(t.lead_id) as lead, {ref}(t.account_id) as account,
+           {ref}(t.project_id) as project,
+           case when t.lead_id is null then {ref}(t.contact_id) end as contact, created_at
+    from public.activities t
+"""
+
+
+def reference_sql(imported: bool) -> Callable[[str], str]:
+    """How a query names a related row: its UUID in the original database, the external id it
+    got from Crm_Id__c in the imported one."""
+
+    def ref(column: str) -> str:
+        if not imported:
+            return f"{column}::text"
+        table = {
+            "t.account_id": "accounts a where a.account_id",
+            "t.primary_contact_id": "contacts a where a.contact_id",
+            "t.contact_id": "contacts a where a.contact_id",
+            "t.converted_account_id": "accounts a where a.account_id",
+            "t.lead_id": "leads a where a.lead_id",
+            "t.project_id": "projects a where a.project_id",
+        }[column]
+        return f"(select a.external_id from public.{table} = {column})"
+
+    return ref
+
+
+def query_for(template: str, *, imported: bool, id_column: str) -> str:
+    ref = reference_sql(imported)
+    text = template.replace("{key}", "t.external_id" if imported else f"t.{id_column}::text")
+    while "{ref}(" in text:
+        start = text.index("{ref}(")
+        end = text.index(")", start)
+        column = text[start + len("{ref}(") : end]
+        text = text[:start] + ref(column) + text[end + 1 :]
+    return text
+
+
+@pytest.mark.parametrize(
+    ("template", "id_column"),
+    [
+        (ACCOUNTS, "account_id"),
+        (CONTACTS, "contact_id"),
+        (PROJECTS, "project_id"),
+        (LEADS, "lead_id"),
+        (ACTIVITIES, "activity_id"),
+    ],
+    ids=["accounts", "contacts", "projects", "leads", "activities"],
+)
+def test_round_trip_gives_the_same_records(
+    source_db: str, round_tripped: str, template: str, id_column: str
+) -> None:
+    before = fetch(source_db, query_for(template, imported=False, id_column=id_column))
+    after = fetch(round_tripped, query_for(template, imported=True, id_column=id_column))
+    assert before, "the dataset has rows of every kind"
+    assert after == before
+
+
+@pytest.fixture(scope="module")
+def round_tripped(
+    exported: Path, make_database: Callable[..., str], tmp_path_factory: pytest.TempPathFactory
+) -> str:
+    """`crm import --profile salesforce` of the export into an empty database."""
+    target = make_database()
+    files = sorted(str(path) for path in exported.iterdir())
+    reports = tmp_path_factory.mktemp("reject-reports")
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        point_at(monkeypatch, target)
+        code = main(["import", "--profile", "salesforce", "--report-dir", str(reports), *files])
+    assert code == ExitCode.OK
+    return target
+
+
+def test_round_trip_loses_only_what_the_mapping_says(round_tripped: str) -> None:
+    """Fields with no Salesforce home come back empty, as docs/salesforce-mapping.md lists."""
+    with psycopg.connect(round_tripped) as conn:
+        lead = conn.execute(
+            "select converted_contact_id, converted_project_id from public.leads "
+            "where external_id = %s",
+            (L1,),
+        ).fetchone()
+        project = conn.execute(
+            "select start_date, end_date, delivery_status from public.projects "
+            "where external_id = %s",
+            (P1,),
+        ).fetchone()
+        directions = conn.execute(
+            "select count(*) from public.activities where direction is not null"
+        ).fetchone()
+        sources = conn.execute(
+            "select distinct source from public.accounts union select source from public.leads"
+        ).fetchall()
+    assert lead == (None, None)
+    assert project == (None, None, None)
+    assert directions == (0,)
+    assert sources == [("salesforce",)]
+
+
+def test_a_second_import_of_the_export_changes_nothing(exported: Path, round_tripped: str) -> None:
+    with psycopg.connect(round_tripped) as conn:
+        before = conn.execute("select max(updated_at) from public.activities").fetchone()
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        point_at(monkeypatch, round_tripped)
+        code = main(["import", "--profile", "salesforce", "--force", str(exported)])
+    assert code == ExitCode.OK
+    with psycopg.connect(round_tripped) as conn:
+        after = conn.execute("select max(updated_at) from public.activities").fetchone()
+        counts = conn.execute(
+            "select (select count(*) from public.accounts), (select count(*) from public.contacts),"
+            " (select count(*) from public.projects), (select count(*) from public.leads),"
+            " (select count(*) from public.activities)"
+        ).fetchone()
+    assert after == before
+    assert counts == (3, 2, 5, 5, 7)
