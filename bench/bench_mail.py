@@ -13,7 +13,7 @@ that phase's own):
 - crm import: :func:`ingest.mail.import_mail_file` end to end (parse, link, load) into a scratch
   database on the configured server (DATABASE_URL, or the embedded one), dropped afterwards.
 
-It prints figures; it asserts nothing (the targets are in issue 4 and docs/mail.md).
+It prints figures; it asserts nothing (the targets are in issue 4 and docs/importing.md).
 """
 
 from __future__ import annotations

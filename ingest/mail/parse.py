@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import getaddresses, parsedate_to_datetime
 
-# Documented limits (docs/mail.md): bodies are stored trimmed and capped; huge messages skipped.
+# Documented limits (docs/importing.md, "Mail exports"): bodies are stored trimmed and capped;
+# huge messages are skipped.
 BODY_MAX_CHARS = 20_000
 MAX_MESSAGE_BYTES = 50 * 1024 * 1024
 MAX_MIME_DEPTH = 12
