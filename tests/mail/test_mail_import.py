@@ -486,8 +486,8 @@ def test_owner_addresses_are_required(conn: psycopg.Connection) -> None:
         import_mail_file(conn, TAKEOUT, owner_emails=[])
     assert str(error.value) == (
         "All mail Including Spam and Trash.mbox: importing mail needs your own address(es) to "
-        "tell sent from received mail; give --owner-email you@example.com (repeatable) or set "
-        "it in the configuration."
+        "tell sent from received mail; give --owner-email you@example.com (repeatable), or "
+        "state them once: crm config set mail.owner_emails you@example.com you@gmail.com"
     )
 
 
