@@ -25,6 +25,7 @@ import json
 import os
 import shutil
 import time
+import traceback
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -121,15 +122,15 @@ def inbox_entries(inbox: Path) -> list[Path]:
 
 
 def _newest_change(path: Path) -> float:
-    if path.is_file():
-        return path.stat().st_mtime
+    if not path.is_dir():
+        return path.lstat().st_mtime  # lstat: a broken link is an entry too (it then fails)
     times = [item.stat().st_mtime for item in path.rglob("*") if item.is_file()]
     return max(times, default=path.stat().st_mtime)
 
 
 def _files_of(entry: Path) -> list[Path]:
     """What to import for one inbox entry: the entry itself, or a plain folder's files."""
-    if entry.is_file() or is_mail(entry):
+    if not entry.is_dir() or is_mail(entry):
         return [entry]
     return sorted(
         (
@@ -243,14 +244,31 @@ def _import_inbox(
             )
             continue
         results: list[FileResult] = []
+        if not entry.exists():
+            results.append(
+                FileResult(
+                    path=entry,
+                    kind="unknown",
+                    status="failed",
+                    message=f"{entry.name}: a link to a file that does not exist (any more).",
+                )
+            )
         spreadsheet = SpreadsheetOptions(date_format=settings.date_format, report_dir=archive)
-        for path in _files_of(entry):
+        for path in _files_of(entry) if entry.exists() else []:
             console.print(f"Importing {path.relative_to(inbox)}…", highlight=False)
             try:
                 results.append(import_file(conn, path, spreadsheet, mail_options))
             except CrmError as exc:  # e.g. mail without owner addresses: this entry fails
                 results.append(
                     FileResult(path=path, kind="unknown", status="failed", message=str(exc))
+                )
+            except Exception as exc:  # a bug: this file's transaction rolled back; go on
+                message = (
+                    f"{path.name}: unexpected error, please report it with this traceback: "
+                    f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}"
+                )
+                results.append(
+                    FileResult(path=path, kind="unknown", status="failed", message=message)
                 )
         outcome = _combine(entry, inbox, results)
         if outcome.status == "failed":

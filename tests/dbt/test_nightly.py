@@ -51,7 +51,7 @@ def inbox(tmp_path: Path) -> Iterator[Path]:
 def _old(path: Path) -> Path:
     """Make a file look settled (written well before the run)."""
     past = time.time() - 3600
-    os.utime(path, (past, past))
+    os.utime(path, (past, past), follow_symlinks=False)
     return path
 
 
@@ -80,13 +80,20 @@ def test_good_bad_and_already_imported_files(
     (inbox / "sizes.csv").write_text(BAD)
     for name in ("accounts.csv", "cedar.csv", "sizes.csv"):
         _old(inbox / name)
+    (inbox / "gone.csv").symlink_to(tmp_path / "deleted-since.csv")  # a broken link
+    _old(inbox / "gone.csv")
     capsys.readouterr()
 
     assert _nightly(inbox) == ExitCode.FILE_FAILED
 
     assert sorted(path.name for path in inbox.iterdir()) == ["archive", "failed", "runs"]
     assert _moved(inbox, "archive") == {"accounts.csv", "cedar.csv"}
-    assert _moved(inbox, "failed") == {"sizes.csv", "sizes.csv.reason.txt"}
+    assert _moved(inbox, "failed") == {
+        "sizes.csv",
+        "sizes.csv.reason.txt",
+        "gone.csv",
+        "gone.csv.reason.txt",
+    }
     (reason,) = (inbox / "failed").glob("*/sizes.csv.reason.txt")
     assert "sizes.csv was not imported" in reason.read_text()
     assert "no column" in reason.read_text().lower() or "required" in reason.read_text().lower()
@@ -98,6 +105,7 @@ def test_good_bad_and_already_imported_files(
         "accounts.csv": ("loaded", 2),
         "cedar.csv": ("skipped", 0),
         "sizes.csv": ("failed", 0),
+        "gone.csv": ("failed", 0),
     }
     assert summary["build"]["passed"] and summary["build"]["counts"]["success"] > 50
     assert summary["build"]["counts"]["error"] == summary["build"]["counts"]["fail"] == 0
