@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import os
+import pty
+import re
+import subprocess
+import sys
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -10,7 +16,7 @@ import psycopg
 import pytest
 from psycopg import errors, sql
 
-from ingest.build import BuildResult
+from ingest.build import BuildResult, run_build, run_source_freshness, tally_run_results
 from ingest.cli import main
 from ingest.errors import ExitCode
 
@@ -29,6 +35,16 @@ ANALYTICS_MODELS = {
     "pipeline_summary",
     "revenue_concentration",
 }
+
+
+AS_OF_DATE = "2025-06-30"
+
+
+def database_environment(conninfo: str) -> dict[str, str]:
+    """This process's environment pointed at ``conninfo`` (and at nothing else)."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PG")}
+    env["DATABASE_URL"] = conninfo
+    return env
 
 
 def point_at(monkeypatch: pytest.MonkeyPatch, conninfo: str) -> None:
@@ -141,6 +157,8 @@ def test_failed_build_exits_with_build_failed(
     out = capfd.readouterr().out
     assert "var as_of_date must be an ISO date such as 2025-06-30, got 'last tuesday'" in out
     assert "Build failed" in out
+    # dbt colours its error lines on a terminal; captured (not a terminal) they come out plain.
+    assert "\x1b" not in out
 
 
 def test_build_without_the_crm_schema_says_what_to_do(
@@ -160,3 +178,288 @@ def test_build_is_documented(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert "dbt build" in out
     assert "Extra arguments go to dbt" in out
+
+
+# Two clients billing in two currencies: a real build on it passes with exactly one warning (the
+# one-working-currency test), which the tally and dbt's own summary line must both show.
+TWO_CURRENCIES = """
+insert into public.accounts (account_id, name, domain) values
+    ('00000000-0000-0000-0000-0000000000e1', 'Anna Advisory', 'anna.example'),
+    ('00000000-0000-0000-0000-0000000000e2', 'Bram Bouw', 'bram.example');
+insert into public.projects (account_id, name, stage, amount, currency_code, close_date) values
+    ('00000000-0000-0000-0000-0000000000e1', 'Anna: strategy', 'won', 9000, 'EUR', '2025-05-01'),
+    ('00000000-0000-0000-0000-0000000000e2', 'Bram: sourcing', 'proposal', 4000, 'USD', null);
+insert into public.activities (activity_type, occurred_at, account_id, subject) values
+    ('call', '2025-06-02 10:00+00', '00000000-0000-0000-0000-0000000000e1', 'Anna: review');
+"""
+
+DONE_LINE = re.compile(
+    r"Done\. PASS=(\d+) WARN=(\d+) ERROR=(\d+) SKIP=(\d+) NO-OP=(\d+) TOTAL=(\d+)"
+)
+
+
+@pytest.fixture(scope="module")
+def quiet_build(
+    make_database: Callable[..., str], tmp_path_factory: pytest.TempPathFactory
+) -> tuple[str, Path, BuildResult, list[str]]:
+    """The two-currency dataset built with quiet=True and a target_path of its own."""
+    conninfo = make_database()
+    with psycopg.connect(conninfo) as conn:
+        conn.execute(TWO_CURRENCIES)  # type: ignore[arg-type]  # a trusted literal
+    target = tmp_path_factory.mktemp("quiet") / "artifacts"
+    echoed: list[str] = []
+    result = run_build(
+        ["--vars", f"{{as_of_date: '{AS_OF_DATE}'}}"],
+        environ=database_environment(conninfo),
+        echo=echoed.append,
+        target_path=target,
+        quiet=True,
+    )
+    assert result.exit_code == ExitCode.OK, result.output
+    return conninfo, target, result, echoed
+
+
+def test_quiet_build_captures_dbt_output_without_escape_codes(
+    make_database: Callable[..., str],
+    tmp_path: Path,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    conninfo = make_database()
+    echoed: list[str] = []
+    result = run_build(
+        ["--select", "stage_probabilities"],
+        environ=database_environment(conninfo),
+        echo=echoed.append,
+        target_path=tmp_path / "artifacts",
+        quiet=True,
+    )
+    assert result.exit_code == ExitCode.OK, result.output
+    # Nothing of dbt's reached our stdout or stderr: it is all in result.output.
+    assert capfd.readouterr() == ("", "")
+    assert "OK loaded seed file reference.stage_probabilities" in result.output
+    assert DONE_LINE.search(result.output)
+    assert "\x1b" not in result.output
+    assert echoed[0].endswith("dbt build --select stage_probabilities")
+    assert echoed[-1].startswith("Build passed in ")
+
+
+def test_target_path_receives_artifacts_and_logs(
+    quiet_build: tuple[str, Path, BuildResult, list[str]],
+) -> None:
+    _, target, result, _ = quiet_build
+    assert result.run_results == target / "run_results.json"
+    assert (target / "manifest.json").is_file()
+    assert (target / "compiled" / "consulting_crm").is_dir()
+    log = (target / "logs" / "dbt.log").read_text(encoding="utf-8")
+    assert "fct_activities" in log
+    assert "\x1b" not in log
+    # The artifacts are this build's: run_results.json lists the as_of_date it ran with.
+    artifact = json.loads(result.run_results.read_text(encoding="utf-8"))
+    assert artifact["args"]["vars"] == {"as_of_date": AS_OF_DATE}
+
+
+def test_tally_matches_dbt_summary_on_a_real_build(
+    quiet_build: tuple[str, Path, BuildResult, list[str]],
+) -> None:
+    _, _, result, _ = quiet_build
+    assert result.run_results is not None
+    tally = tally_run_results(result.run_results)
+    done = DONE_LINE.search(result.output)
+    assert done is not None, result.output
+    passed, warned, errored, skipped, no_op, total = map(int, done.groups())
+    assert tally == {
+        "success": passed,
+        "warn": warned,
+        "error": 0,
+        "fail": 0,
+        "skipped": skipped,
+        "no_op": no_op,
+    }
+    assert (errored, skipped) == (0, 0)
+    assert no_op == 3  # the three exposures: a build visits them without running anything
+    assert sum(tally.values()) == total
+    # The one warning is the second currency; every model, seed and snapshot ran.
+    assert warned == 1
+    artifact = json.loads(result.run_results.read_text(encoding="utf-8"))
+    statuses = {entry["unique_id"]: entry["status"] for entry in artifact["results"]}
+    assert [node for node, status in statuses.items() if status == "warn"] == [
+        "test.consulting_crm.assert_one_working_currency"
+    ]
+    built = {node.split(".")[0] for node in statuses}
+    assert built == {"model", "seed", "snapshot", "test", "unit_test", "exposure", "operation"}
+    assert sum(node.startswith("model.") for node in statuses) >= len(ANALYTICS_MODELS)
+
+
+@pytest.mark.parametrize(
+    ("extra_args", "failing_node", "failing_status"),
+    [
+        # A threshold var that is not a number breaks client_health's SQL: its unit test (run
+        # first) errors, so the model and the tests on it are skipped.
+        (
+            ["--select", "client_health+", "--vars", "{health_dormant_days: no_such_column}"],
+            "unit_test.consulting_crm.client_health.test_client_health_bands",
+            "error",
+        ),
+        # With test warnings promoted to errors, the data's second currency fails its test.
+        (
+            [
+                "--select",
+                "assert_one_working_currency",
+                "--warn-error-options",
+                "{error: [LogTestResult]}",
+            ],
+            "test.consulting_crm.assert_one_working_currency",
+            "fail",
+        ),
+    ],
+    ids=["broken-model", "data-test-fails"],
+)
+def test_failing_build_is_build_failed_and_tallied(
+    quiet_build: tuple[str, Path, BuildResult, list[str]],
+    tmp_path: Path,
+    extra_args: list[str],
+    failing_node: str,
+    failing_status: str,
+) -> None:
+    conninfo = quiet_build[0]
+    echoed: list[str] = []
+    result = run_build(
+        extra_args,
+        environ=database_environment(conninfo),
+        echo=echoed.append,
+        target_path=tmp_path / "artifacts",
+        quiet=True,
+    )
+    assert (result.exit_code, result.dbt_exit_code) == (ExitCode.BUILD_FAILED, 1)
+    assert result.run_results == tmp_path / "artifacts" / "run_results.json"
+    artifact = json.loads(result.run_results.read_text(encoding="utf-8"))
+    failed = [e["unique_id"] for e in artifact["results"] if e["status"] in ("error", "fail")]
+    assert failed == [failing_node]
+    tally = tally_run_results(result.run_results)
+    assert tally[failing_status] == 1
+    assert tally["error"] + tally["fail"] == 1
+    if failing_status == "error":
+        skipped = {e["unique_id"] for e in artifact["results"] if e["status"] == "skipped"}
+        assert "model.consulting_crm.client_health" in skipped
+        assert tally["skipped"] == len(skipped) > 1  # the model and the tests on it
+    assert echoed[-1].startswith("Build failed after ")
+    assert f"failing: {failing_node}." in echoed[-1]
+
+
+def test_compile_error_leaves_no_run_results_and_quotes_dbt(
+    quiet_build: tuple[str, Path, BuildResult, list[str]], tmp_path: Path
+) -> None:
+    echoed: list[str] = []
+    result = run_build(
+        ["--select", "pipeline_summary", "--vars", "{as_of_date: 'last tuesday'}"],
+        environ=database_environment(quiet_build[0]),
+        echo=echoed.append,
+        target_path=tmp_path / "artifacts",
+        quiet=True,
+    )
+    assert result.exit_code == ExitCode.BUILD_FAILED
+    assert result.run_results is None
+    assert "got 'last tuesday'" in result.output
+    assert "dbt's last words: " in echoed[-1]
+
+
+FRESHNESS_SOURCES = 6  # five operational tables and ingest.import_batches
+
+
+@pytest.fixture(scope="module")
+def freshness_database(make_database: Callable[..., str]) -> str:
+    """One row in every source table, all loaded just now."""
+    conninfo = make_database()
+    with psycopg.connect(conninfo) as conn:
+        conn.execute(TWO_CURRENCIES)  # type: ignore[arg-type]  # a trusted literal
+        conn.execute(
+            "insert into public.contacts (account_id, first_name, last_name, email) values "
+            "('00000000-0000-0000-0000-0000000000e1', 'Anna', 'A', 'anna@anna.example')"
+        )
+        conn.execute("insert into public.leads (company) values ('Cora Consulting')")
+        conn.execute(
+            "insert into ingest.import_batches (file_name, file_sha256) "
+            "values ('leads.csv', repeat('a', 64))"
+        )
+    return conninfo
+
+
+@pytest.mark.parametrize(
+    ("imports_age_days", "exit_code", "expected"),
+    [
+        (0, ExitCode.OK, {"success": 6, "warn": 0, "error": 0}),
+        (10, ExitCode.OK, {"success": 5, "warn": 1, "error": 0}),  # past warn_after (7 days)
+        (35, ExitCode.BUILD_FAILED, {"success": 5, "warn": 0, "error": 1}),  # past error_after
+    ],
+)
+def test_source_freshness(
+    freshness_database: str,
+    tmp_path: Path,
+    imports_age_days: int,
+    exit_code: ExitCode,
+    expected: dict[str, int],
+) -> None:
+    """The imports' freshness decides: the operational tables were all loaded just now."""
+    with psycopg.connect(freshness_database) as conn:
+        conn.execute(
+            "update ingest.import_batches set started_at = now() - make_interval(days => %s)",
+            [imports_age_days],
+        )
+    echoed: list[str] = []
+    result = run_source_freshness(
+        environ=database_environment(freshness_database),
+        echo=echoed.append,
+        target_path=tmp_path / "artifacts",
+        quiet=True,
+    )
+    assert result.exit_code == exit_code, result.output
+    assert result.run_results == tmp_path / "artifacts" / "sources.json"
+    tally = tally_run_results(result.run_results)
+    assert {key: tally[key] for key in expected} == expected
+    assert sum(tally.values()) == FRESHNESS_SOURCES
+    if exit_code == ExitCode.OK:
+        assert echoed[-1].startswith("Sources are fresh enough")
+    else:
+        assert "failing: source.consulting_crm.ingest.import_batches." in echoed[-1]
+
+
+@pytest.mark.parametrize("terminal", [True, False], ids=["tty", "pipe"])
+def test_colours_only_on_a_terminal(
+    quiet_build: tuple[str, Path, BuildResult, list[str]], tmp_path: Path, terminal: bool
+) -> None:
+    """dbt's streamed output is coloured on a terminal and plain in a pipe."""
+    env = database_environment(quiet_build[0])
+    env.pop("NO_COLOR", None)
+    env.pop("DBT_USE_COLORS", None)
+    env["TERM"] = "xterm-256color"
+    script = (
+        "import sys; from ingest.build import run_build; "
+        "sys.exit(int(run_build(['--select', 'dim_date'], target_path=__import__('pathlib')"
+        f".Path({str(tmp_path / 'artifacts')!r})).exit_code))"
+    )
+    command = [sys.executable, "-c", script]
+    root = Path(__file__).resolve().parents[2]
+    if terminal:
+        primary, secondary = pty.openpty()
+        process = subprocess.Popen(command, cwd=root, env=env, stdout=secondary, stderr=secondary)
+        os.close(secondary)
+        chunks: list[bytes] = []
+        while True:
+            try:
+                chunk = os.read(primary, 65536)
+            except OSError:  # the terminal closes when the last writer exits
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        os.close(primary)
+        output = b"".join(chunks).decode("utf-8", "replace")
+        assert process.wait() == 0, output
+    else:
+        completed = subprocess.run(
+            command, cwd=root, env=env, capture_output=True, text=True, check=False
+        )
+        assert completed.returncode == 0, completed.stdout + completed.stderr
+        output = completed.stdout + completed.stderr
+    assert "OK created sql table model analytics.dim_date" in re.sub(r"\x1b\[[0-9;]*m", "", output)
+    assert ("\x1b[" in output) is terminal

@@ -1,10 +1,20 @@
 {#
-    Incremental: a night adds a few hundred activities to a million, so a build writes only the
-    activities that are new or differ from the table - changed in the CRM (updated_at moved) or
-    counted for another account (e.g. their lead was converted). Finding them costs one join of
-    the source against the table; rewriting a million rows and their indexes is what is saved.
-    No timestamp watermark is involved, so imports committing during a build cannot be missed.
-    Deleted activities are removed by the post-hook. `crm build --full-refresh` rebuilds it all.
+    Incremental: a night adds a few hundred activities to a million, so a build recomputes and
+    writes only the candidates that can have changed since the previous build:
+    - activities whose updated_at (kept by a trigger on every change) is at most
+      var incremental_lookback_days before the newest one already in the table, the margin
+      covering imports whose transaction was still open during the previous build;
+    - activities of a project, contact or lead changed in that window (their account may have
+      moved, e.g. a lead was converted);
+    - activities not in the table at all, whatever their timestamps (an anti-join on the two
+      primary-key indexes).
+    Of these, only rows that differ from the table's are deleted and re-inserted. Deleted
+    activities are removed by the first post-hook. When the model's SQL, the staging SQL it reads
+    or reporting_timezone changed since the table was built (a fingerprint kept as the table's
+    comment), every row is recomputed and rewritten instead. When more than a tenth of the table
+    changed within the window (a history imported this week), every row is recomputed but only
+    those that differ are rewritten: one pass over everything is faster than a lookup per
+    candidate then. `crm build --full-refresh` rebuilds it all.
 #}
 {{
     config(
@@ -16,16 +26,26 @@
             {'columns': ['activity_id'], 'unique': true},
             {'columns': ['account_id']},
             {'columns': ['occurred_date']},
+            {'columns': ['updated_at']},
         ],
         post_hook=[
             "{{ delete_missing_rows(this, ref('stg_crm__activities'), 'activity_id') }}",
+            "{{ record_incremental_fingerprint(this) }}",
         ],
     )
 }}
 
+{%- set compare_with_table = incremental_fingerprint_matches() %}
+{%- set only_candidates = (
+    compare_with_table
+    and incremental_window_is_small(this, 'updated_at', var('incremental_lookback_days'))
+) %}
+
+-- The import CTEs are read more than once in an incremental run: "not materialized" keeps
+-- PostgreSQL from copying a million rows into each, so filters reach the tables' indexes.
 with
 
-activities as (
+activities as not materialized (
 
     select
         activity_id,
@@ -44,7 +64,7 @@ activities as (
 
 ),
 
-projects as (
+projects as not materialized (
 
     select
         project_id,
@@ -54,7 +74,7 @@ projects as (
 
 ),
 
-contacts as (
+contacts as not materialized (
 
     select
         contact_id,
@@ -64,7 +84,7 @@ contacts as (
 
 ),
 
-leads as (
+leads as not materialized (
 
     select
         lead_id,
@@ -74,6 +94,64 @@ leads as (
 
 ),
 
+{% if compare_with_table %}
+existing as not materialized (
+
+    select
+        activity_id,
+        account_id,
+        updated_at
+    from {{ this }}
+
+),
+
+{% endif %}
+{% if only_candidates %}
+cutoff as (
+
+    select
+        max(updated_at)
+        - interval '{{ var("incremental_lookback_days") }} days' as changed_after
+    from existing
+
+),
+
+candidate_activities as (
+
+    -- New or changed since the cutoff, or tied to a project, contact or lead that changed. The
+    -- cutoff is read as a scalar (an InitPlan), so each subquery runs once and is hashed.
+    select activities.*
+    from activities
+    where
+        activities.updated_at >= (select cutoff.changed_after from cutoff)
+        or activities.project_id in (
+            select projects.project_id
+            from projects
+            where projects.updated_at >= (select cutoff.changed_after from cutoff)
+        )
+        or activities.contact_id in (
+            select contacts.contact_id
+            from contacts
+            where contacts.updated_at >= (select cutoff.changed_after from cutoff)
+        )
+        or activities.lead_id in (
+            select leads.lead_id
+            from leads
+            where leads.updated_at >= (select cutoff.changed_after from cutoff)
+        )
+
+    union
+
+    -- Not in the table at all, whatever their timestamps say.
+    select activities.*
+    from activities
+    left join existing
+        on activities.activity_id = existing.activity_id
+    where existing.activity_id is null
+
+),
+
+{% endif %}
 attributed as (
 
     select
@@ -102,7 +180,11 @@ attributed as (
         activities.occurred_date,
         activities.subject,
         activities.updated_at
-    from activities
+    {% if only_candidates %}
+        from candidate_activities as activities
+    {% else %}
+        from activities
+    {% endif %}
     left join projects
         on activities.project_id = projects.project_id
     left join contacts
@@ -112,24 +194,13 @@ attributed as (
 
 ),
 
-{% if is_incremental() %}
-existing as (
-
-    select
-        activity_id,
-        account_id,
-        updated_at
-    from {{ this }}
-
-),
-
-{% endif %}
 final as (
 
     select attributed.*
     from attributed
-    {% if is_incremental() %}
-        -- Only new activities, and those whose row or attribution differs from the table's.
+    {% if compare_with_table and not only_candidates %}
+        -- Every row was recomputed: rewrite only new rows and those whose row or attribution
+        -- differs. (The few candidates are simply rewritten.)
         left join existing
             on attributed.activity_id = existing.activity_id
         where
