@@ -12,8 +12,12 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import psycopg
+
+if TYPE_CHECKING:
+    from ingest.results import FileResult
 
 
 @dataclass(frozen=True)
@@ -186,3 +190,33 @@ def record_failed_batch(
         ).fetchone()
     assert row is not None
     return int(row[0])
+
+
+def record_failure(
+    conn: psycopg.Connection,
+    facts: FileFacts,
+    result: FileResult,
+    *,
+    profile: str | None,
+    entity: str | None,
+    encoding: str | None,
+    message: str,
+    dry_run: bool = False,
+) -> None:
+    """Mark ``result`` failed with ``message`` (no rows counted) and record the failed batch.
+
+    Called after the file's own transaction was rolled back; the batch row is written in a
+    transaction of its own (:func:`record_failed_batch`) and its id set on the result.
+    """
+    result.status = "failed"
+    result.message = message
+    result.counts = BatchCounts()
+    result.import_batch_id = record_failed_batch(
+        conn,
+        facts,
+        profile=profile,
+        entity=entity,
+        encoding=encoding,
+        message=message,
+        dry_run=dry_run,
+    )

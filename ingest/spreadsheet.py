@@ -7,13 +7,15 @@ file is then recorded as a failed batch in a transaction of its own.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
+import gc
 import json
+import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,10 +28,11 @@ from ingest.batches import (
     find_loaded_batch,
     finish_batch,
     open_batch,
-    record_failed_batch,
+    record_failure,
     record_rejections,
 )
 from ingest.errors import CrmError, ExitCode
+from ingest.imports import ImportOptions
 from ingest.readers import REPORT_SUFFIX, Chunk, SheetTable, open_table
 from ingest.results import FileResult
 
@@ -50,21 +53,6 @@ IDENTITY_COLUMNS = {
     "people": ("first_name", "last_name", "company", "email", "linkedin_url"),
     "contacts": ("first_name", "last_name", "email"),
 }
-
-
-@dataclass
-class ImportOptions:
-    """The choices of one `crm import` run that apply to every spreadsheet in it."""
-
-    entity: str | None = None
-    profile: str = "auto"
-    date_format: str | None = None
-    sheet: str | None = None
-    dry_run: bool = False
-    strict: bool = False
-    force: bool = False
-    report_dir: Path | None = None  # default: beside the imported file
-    rows_per_chunk: int = 50_000
 
 
 def import_spreadsheet(
@@ -164,12 +152,10 @@ def _record_failure(
     options: ImportOptions,
     message: str,
 ) -> None:
-    result.status = "failed"
-    result.message = message
-    result.counts = BatchCounts()
-    result.import_batch_id = record_failed_batch(
+    record_failure(
         conn,
         facts,
+        result,
         profile=mapping.variant.label if mapping else None,
         entity=mapping.entity if mapping else None,
         encoding=table.encoding if table else None,
@@ -207,7 +193,16 @@ def _load_file(
     batch_id: int,
     progress: Progress | None,
 ) -> BatchCounts:
-    from ingest.load import STAGE, LoadContext, create_stage, frame_as_csv, load_stage, stage_copy
+    from ingest.load import (
+        EARLY_KEYS,
+        STAGE,
+        LoadContext,
+        Stager,
+        StagingThread,
+        create_stage,
+        frame_columns,
+        load_stage,
+    )
     from ingest.validate import ENTITY_FIELDS, ColumnSource, ValidationContext
 
     variant = mapping.variant
@@ -226,22 +221,50 @@ def _load_file(
         decimal_comma=table.delimiter == ";",
     )
     _enlarge_temp_buffers(conn)
-    conn.execute(f"drop table if exists {STAGE}")
+    conn.execute(f"drop table if exists {STAGE}, {EARLY_KEYS}")
     copy_columns = create_stage(conn, variant.entity)
+    stager = Stager(conn, variant.entity, copy_columns, batch_id=batch_id, source=variant.profile)
     counts = BatchCounts()
-    # Rejections wait in a file on disk while the stage COPY is open (a connection runs one
-    # COPY at a time), so memory stays bounded even when every row is bad.
-    with tempfile.TemporaryFile("w+", encoding="utf-8") as spill:
-        with stage_copy(conn, copy_columns) as copy:
+    # A worker thread stages chunk n (for leads, it inserts the provably new rows straight away)
+    # while this thread reads and validates chunk n + 1. Rejections wait in a file on disk
+    # meanwhile (the worker has the connection), so memory stays bounded even when every row is
+    # bad.
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as spill, contextlib.closing(stager):
+        worker = StagingThread(stager)
+        # The cyclic garbage collector would otherwise walk the rows being read again and again
+        # (a quarter of the reading time); young objects are still collected every ten chunks,
+        # and automatic collection comes back afterwards.
+        chunks_read = 0
+        collecting = gc.isenabled()
+        gc.disable()
+        # The staging thread needs the GIL briefly each time the server has taken what it was
+        # sent; a shorter switch interval hands it over sooner, so the server is not kept waiting.
+        switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(min(switch_interval, 0.001))
+        try:
             for chunk in table.chunks(options.rows_per_chunk):
                 counts.read += len(chunk.rows) + len(chunk.ragged)
                 counts.blank += chunk.blank
                 frame, rejections = _validate_chunk(chunk, mapping, fields, sources, context)
-                copy.write(frame_as_csv(frame, copy_columns))
+                worker.put(stager.prepare(frame_columns(frame, copy_columns), len(frame)))
                 for rejection in rejections:
                     spill.write(json.dumps(dataclasses.asdict(rejection)) + "\n")
                 if progress is not None:
                     progress(chunk.position, table.size)
+                del chunk, frame, rejections
+                chunks_read += 1
+                if chunks_read % 10 == 0:
+                    gc.collect(1)
+        except BaseException:
+            worker.abandon()
+            raise
+        finally:
+            if collecting:
+                gc.enable()
+            sys.setswitchinterval(switch_interval)
+        worker.close()
+        if stager.early_inserted and stager.staged_for_merge:
+            stager.stage_early_keys()
         spill.seek(0)
         record_rejections(conn, batch_id, (Rejection(**json.loads(line)) for line in spill))
     if counts.read == 0:
@@ -258,6 +281,8 @@ def _load_file(
         entity=variant.entity,
         headers={target: source.header for target, source in sources.items()},
         forced_entity=options.entity,
+        early_inserted=stager.early_inserted,
+        staged_for_merge=stager.staged_for_merge,
     )
     merged = load_stage(load_context)
     counts.inserted, counts.updated, counts.unchanged = (

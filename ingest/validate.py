@@ -228,7 +228,10 @@ def _no_rejects(values: pd.Series) -> pd.Series:
 # Text, keys and emails are read with plain list comprehensions: on Python strings they are
 # several times faster than pandas' `.str` methods, which make one pass per method.
 def read_text(values: pd.Series) -> ColumnResult:
-    kept = [value if value and not value.isspace() else None for value in values.tolist()]
+    texts = values.tolist()
+    if all(map(str.strip, texts)):  # no blank cell (the common case): keep the column as it is
+        return ColumnResult(_series(texts, values), _no_rejects(values))  # type: ignore[arg-type]
+    kept = [value if value and not value.isspace() else None for value in texts]
     return ColumnResult(_series(kept, values), _no_rejects(values))
 
 
@@ -341,13 +344,18 @@ def parse_amount(text: str, *, decimal_comma: bool) -> tuple[str, str | None] | 
     return ("-" if negative else "") + value, currency
 
 
+_PLAIN = re.compile(_PLAIN_NUMBER)
+
+
 def read_money(values: pd.Series, context: ValidationContext) -> ColumnResult:
-    stripped = values.str.strip()
-    blank = stripped.eq("")
-    plain = stripped.str.fullmatch(_PLAIN_NUMBER)
-    out = stripped.where(plain & ~blank, None)
+    texts = [text.strip() for text in values.tolist()]
+    plain_number = _PLAIN.fullmatch
+    plain_values = [text if text and plain_number(text) else None for text in texts]
+    stripped = _series(texts, values)  # type: ignore[arg-type]
+    blank = pd.Series([not text for text in texts], index=values.index, dtype=bool)
+    out = _series(plain_values, values)  # type: ignore[arg-type]
     currency = pd.Series(None, index=values.index, dtype=object)
-    slow = ~plain & ~blank
+    slow = out.isna() & ~blank
     if slow.any():
         parsed = stripped[slow].map(
             lambda text: parse_amount(text, decimal_comma=context.decimal_comma)
@@ -428,13 +436,14 @@ def read_enum(values: pd.Series, enum: str, value_map: dict[str, str]) -> Column
     allowed = ENUMS[enum]
     lookup = {normalise_header(name): name for name in allowed}
     lookup.update({normalise_header(source): target for source, target in value_map.items()})
-    stripped = values.str.strip()
-    blank = stripped.eq("")
-    mapped = stripped.map(lambda text: lookup.get(normalise_header(text)) if text else None)
-    bad = ~blank & mapped.isna()
+    # A column holds a handful of distinct values: read each once, then map the column.
+    texts = values.tolist()
+    read = {text: lookup.get(normalise_header(text)) for text in set(texts)}
+    mapped = [read[text] for text in texts]
+    bad = [value is None and bool(text.strip()) for value, text in zip(mapped, texts, strict=True)]
     return ColumnResult(
-        mapped.where(~blank, None),
-        bad,
+        _series(mapped, values),  # type: ignore[arg-type]
+        pd.Series(bad, index=values.index, dtype=bool),
         "invalid_value",
         lambda value: (
             f'"{value}" is not a known value; use one of: {", ".join(allowed)} '
@@ -473,8 +482,11 @@ def read_dates(
     context: ValidationContext,
     key: str,
 ) -> ColumnResult:
-    stripped = values.str.strip()
-    blank = stripped.eq("") | stripped.isin(EMPTY_DATES)
+    texts = [text.strip() for text in values.tolist()]
+    stripped = _series(texts, values)  # type: ignore[arg-type]
+    blank = pd.Series(
+        [not text or text in EMPTY_DATES for text in texts], index=values.index, dtype=bool
+    )
     fast = _read_iso_dates(stripped, blank, with_time=with_time)
     if fast is not None:
         return fast
@@ -548,6 +560,9 @@ def read_dates(
 _ISO_START = r"\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?"
 
 
+_ISO_VALUE = re.compile(_ISO_START)
+
+
 def _read_iso_dates(
     stripped: pd.Series, blank: pd.Series, *, with_time: bool
 ) -> ColumnResult | None:
@@ -556,14 +571,22 @@ def _read_iso_dates(
     The text is passed on as written (PostgreSQL reads ISO itself); None when any value needs the
     slower, general reader.
     """
-    present = stripped[~blank]
-    if present.empty or not bool(present.str.fullmatch(_ISO_START).all()):
+    texts = stripped.tolist()
+    blanks = blank.tolist()
+    iso = _ISO_VALUE.fullmatch
+    present = [text for text, empty in zip(texts, blanks, strict=True) if not empty]
+    if not present or not all(iso(text) for text in present):
         return None
-    parsed = pd.to_datetime(present, format="ISO8601", errors="coerce", utc=True)
+    parsed = pd.to_datetime(
+        pd.Series(present, dtype=object), format="ISO8601", errors="coerce", utc=True
+    )
     if bool(parsed.isna().any()):
         return None
-    text = stripped if with_time else stripped.str.slice(0, 10)
-    return ColumnResult(text.where(~blank, None), _no_rejects(stripped))
+    kept = [
+        None if empty else (text if with_time else text[:10])
+        for text, empty in zip(texts, blanks, strict=True)
+    ]
+    return ColumnResult(_series(kept, stripped), _no_rejects(stripped))  # type: ignore[arg-type]
 
 
 def _date_order(parts: pd.DataFrame, *, header: str, context: ValidationContext, key: str) -> str:

@@ -26,7 +26,7 @@ from ingest.batches import (
     find_loaded_batch,
     finish_batch,
     open_batch,
-    record_failed_batch,
+    record_failure,
     record_rejections,
 )
 from ingest.errors import CrmError
@@ -282,12 +282,10 @@ def _record_failure(
     dry_run: bool,
     message: str,
 ) -> None:
-    result.status = "failed"
-    result.message = message
-    result.counts = BatchCounts()
-    result.import_batch_id = record_failed_batch(
+    record_failure(
         conn,
         facts,
+        result,
         profile=export.label,
         entity=ENTITY,
         encoding=None,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ingest.errors import CrmError, ExitCode
 
-DEFAULT_CHUNK_ROWS = 50_000
+DEFAULT_CHUNK_ROWS = 20_000
 # How many leading records may be a preamble (LinkedIn's "Notes:" block) before the header.
 MAX_PREAMBLE_RECORDS = 20
 

@@ -144,7 +144,7 @@ def test_kill_9_mid_copy_leaves_the_database_unchanged(
     while time.monotonic() < deadline and process.poll() is None:
         row = fresh.execute(
             "select count(*) from pg_stat_activity where datname = %s and pid <> "
-            "pg_backend_pid() and query ilike 'copy %%import_stage%%'",
+            "pg_backend_pid() and state = 'active' and query ilike 'copy %%leads%%'",
             (database,),
         ).fetchone()
         if row and row[0]:
