@@ -204,7 +204,13 @@ def run_source_freshness(
     check_schema_applied(target)
     echo(f"Checking source freshness at {target.where}: dbt source freshness")
     result = _run_dbt(
-        ["source", "freshness"], (), target, environ=environ, target_path=target_path, quiet=quiet
+        # Every source: the project's default selector (selectors.yml) is about models.
+        ["source", "freshness"],
+        ("--select", "source:*"),
+        target,
+        environ=environ,
+        target_path=target_path,
+        quiet=quiet,
     )
     if result.exit_code == ExitCode.OK:
         echo(f"Sources are fresh enough ({result.seconds:.1f} s).")

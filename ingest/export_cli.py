@@ -17,11 +17,14 @@ from ingest import db
 from ingest.errors import CrmError
 
 EXPORT_EXIT_CODES = (
-    "Exit codes: 0 the files were written; 3 a problem you can fix (no database, the Salesforce "
-    "models not built yet, a bad --since date, a folder that cannot be written)."
+    "Exit codes: 0 the files were written; 3 a problem you can fix (no database, a bad --since "
+    "date, a folder that cannot be written); 6 the salesforce models did not build."
 )
 
 console = Console()
+
+# The dbt selector of the models this export reads (a plain `crm build` leaves them out).
+SALESFORCE_MODELS = "path:models/marts/salesforce"
 
 export_app = typer.Typer(
     help="Export the CRM for another system.\n\n" + EXPORT_EXIT_CODES,
@@ -46,11 +49,19 @@ def export_salesforce_command(
             help="Only records changed on or after this day (UTC): an incremental export.",
         ),
     ] = None,
+    build: Annotated[
+        bool,
+        typer.Option(
+            "--build/--no-build",
+            help="Build the salesforce models first (--no-build: export what was built last).",
+        ),
+    ] = True,
 ) -> None:
     """Write Data Loader-ready CSVs, one per Salesforce object, in load order.
 
-    Reads the `salesforce` models that `crm build` makes. Upsert the files on Crm_Id__c, in the
-    order of their number; see docs/salesforce-mapping.md.
+    First builds the `salesforce` models (a plain `crm build` leaves them out), so the files show
+    the CRM as it is now. Upsert the files on Crm_Id__c, in the order of their number; see
+    docs/salesforce-mapping.md.
     """
     from ingest.export_salesforce import export_salesforce
 
@@ -59,6 +70,9 @@ def export_salesforce_command(
     with db.connect(target, autocommit=True) as conn:
         if db.schema_version(conn) is None:
             raise CrmError(f"the database at {target.where} has no schema yet; run `crm db init`.")
+    if build:
+        build_salesforce_models()
+    with db.connect(target, autocommit=True) as conn:
         try:
             exported = export_salesforce(conn, out_dir, since=since_date)
         except OSError as exc:
@@ -84,6 +98,29 @@ def export_salesforce_command(
         "order with Data Loader's Upsert on Crm_Id__c (docs/salesforce-mapping.md).",
         highlight=False,
     )
+
+
+def build_salesforce_models() -> None:
+    """Build only the Salesforce-shaped models and their tests (they read the sources directly)."""
+    import tempfile
+
+    from ingest.build import run_build
+    from ingest.errors import ExitCode
+
+    with tempfile.TemporaryDirectory(prefix="crm-export-") as work:
+        result = run_build(
+            ["--select", SALESFORCE_MODELS],
+            echo=lambda line: console.print(line, markup=False, highlight=False),
+            target_path=Path(work) / "target",
+            quiet=True,
+        )
+    if result.exit_code != ExitCode.OK:
+        console.print(result.output, markup=False, highlight=False)
+        raise CrmError(
+            "the salesforce models did not build (dbt's output is above), so nothing was "
+            "exported; fix what it names and export again.",
+            exit_code=ExitCode.BUILD_FAILED,
+        )
 
 
 def _parse_since(text: str) -> dt.date:

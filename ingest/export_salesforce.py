@@ -172,7 +172,8 @@ def _require_models(conn: psycopg.Connection) -> None:
     if missing:
         raise CrmError(
             f"the Salesforce models are not built ({', '.join(missing)} missing); run "
-            "`crm build` first, then export again."
+            "`crm export salesforce` without --no-build (it builds them), or "
+            "`crm build --select path:models/marts/salesforce`."
         )
 
 

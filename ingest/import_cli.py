@@ -24,8 +24,8 @@ from ingest.errors import CrmError, ExitCode
 from ingest.imports import (
     DATE_ORDERS,
     ENTITIES,
+    ImportOptions,
     MailOptions,
-    SpreadsheetOptions,
     expand_paths,
     import_file,
     summary_exit_code,
@@ -145,7 +145,7 @@ def import_command(
         except ValueError as exc:
             raise typer.BadParameter("write it as YYYY-MM-DD", param_hint="--since") from exc
     settings = load_settings()
-    spreadsheet = SpreadsheetOptions(
+    spreadsheet = ImportOptions(
         entity=entity,
         profile=profile,
         date_format=date_format.upper() if date_format else settings.date_format,
@@ -176,7 +176,7 @@ def import_command(
 def import_with_progress(
     conn: psycopg.Connection,
     files: Sequence[Path],
-    spreadsheet: SpreadsheetOptions,
+    spreadsheet: ImportOptions,
     mail_options: MailOptions,
     *,
     console: Console = console,

@@ -26,9 +26,9 @@ ENTITIES = ("leads", "accounts", "contacts", "projects", "activities")
 DATE_ORDERS = ("DMY", "MDY", "YMD")
 
 
-@dataclass(frozen=True)
-class SpreadsheetOptions:
-    """The choices that apply to every spreadsheet of a run (see `crm import --help`)."""
+@dataclass
+class ImportOptions:
+    """The choices of one run that apply to every spreadsheet in it (see `crm import --help`)."""
 
     entity: str | None = None
     profile: str = "auto"
@@ -38,6 +38,7 @@ class SpreadsheetOptions:
     strict: bool = False
     force: bool = False
     report_dir: Path | None = None  # default: beside each file
+    rows_per_chunk: int = 20_000
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,7 @@ def _files_in(folder: Path, mail: ModuleType | None) -> Iterator[Path]:
 def import_file(
     conn: psycopg.Connection,
     path: Path,
-    spreadsheet: SpreadsheetOptions,
+    spreadsheet: ImportOptions,
     mail_options: MailOptions,
     *,
     progress: object | None = None,
@@ -120,19 +121,9 @@ def import_file(
             store_bodies=mail_options.store_bodies,
         )
     if path.suffix.lower() in SPREADSHEET_SUFFIXES:
-        from ingest.spreadsheet import ImportOptions, import_spreadsheet
+        from ingest.spreadsheet import import_spreadsheet
 
-        options = ImportOptions(
-            entity=spreadsheet.entity,
-            profile=spreadsheet.profile,
-            date_format=spreadsheet.date_format,
-            sheet=spreadsheet.sheet,
-            dry_run=spreadsheet.dry_run,
-            strict=spreadsheet.strict,
-            force=spreadsheet.force,
-            report_dir=spreadsheet.report_dir,
-        )
-        result = import_spreadsheet(conn, path, options, progress=progress)  # type: ignore[arg-type]
+        result = import_spreadsheet(conn, path, spreadsheet, progress=progress)  # type: ignore[arg-type]
         relink_after(conn, result, mail)
         return result
     return FileResult(

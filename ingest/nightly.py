@@ -38,7 +38,7 @@ from ingest import db
 from ingest.build import BuildResult, run_build, run_source_freshness, tally_run_results
 from ingest.config import Settings, load_settings
 from ingest.errors import CrmError, ExitCode
-from ingest.imports import MailOptions, SpreadsheetOptions, import_file, is_mail
+from ingest.imports import ImportOptions, MailOptions, import_file, is_mail
 from ingest.readers import REPORT_SUFFIX
 from ingest.results import FileResult
 
@@ -253,7 +253,7 @@ def _import_inbox(
                     message=f"{entry.name}: a link to a file that does not exist (any more).",
                 )
             )
-        spreadsheet = SpreadsheetOptions(date_format=settings.date_format, report_dir=archive)
+        spreadsheet = ImportOptions(date_format=settings.date_format, report_dir=archive)
         for path in _files_of(entry) if entry.exists() else []:
             console.print(f"Importing {path.relative_to(inbox)}…", highlight=False)
             try:

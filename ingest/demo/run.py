@@ -31,7 +31,7 @@ from ingest.demo.files import DemoFiles, write_demo_files
 from ingest.demo.practice import DEMO_AS_OF, OWNER_EMAILS, generate_practice
 from ingest.errors import CrmError, ExitCode
 from ingest.import_cli import import_with_progress, print_summary
-from ingest.imports import MailOptions, SpreadsheetOptions
+from ingest.imports import ImportOptions, MailOptions
 from ingest.report import ReportData, load_report_data, render_html
 from ingest.results import FileResult
 
@@ -103,7 +103,7 @@ def run_demo(
             run.imports = import_with_progress(
                 conn,
                 run.files.in_import_order(),
-                SpreadsheetOptions(),
+                ImportOptions(),
                 MailOptions(owner_emails=OWNER_EMAILS),
                 console=console,
             )

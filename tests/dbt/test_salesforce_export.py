@@ -208,10 +208,12 @@ def point_at(monkeypatch: pytest.MonkeyPatch, conninfo: str) -> None:
     monkeypatch.setenv("DATABASE_URL", conninfo)
 
 
-def export(conninfo: str, out: Path, *extra: str) -> int:
+def export(conninfo: str, out: Path, *extra: str, build: bool = False) -> int:
+    """`crm export salesforce`; by default without its own build (the fixtures built already)."""
     with pytest.MonkeyPatch.context() as monkeypatch:
         point_at(monkeypatch, conninfo)
-        return main(["export", "salesforce", str(out), *extra])
+        flags = [] if build else ["--no-build"]
+        return main(["export", "salesforce", str(out), *flags, *extra])
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:
@@ -405,8 +407,28 @@ def test_bad_since_and_missing_models_are_one_line_errors(
     assert export(unbuilt, tmp_path / "b") == ExitCode.USER_ERROR
     err = capfd.readouterr().err
     assert "the Salesforce models are not built (salesforce.sf_account" in " ".join(err.split())
-    assert "run `crm build` first" in " ".join(err.split())
+    assert "without --no-build (it builds them)" in " ".join(err.split())
     assert not (tmp_path / "b").exists()
+
+
+def test_a_plain_build_leaves_them_out_and_the_export_builds_them(
+    make_database: Callable[..., str], dbt_build: Callable[..., BuildResult], tmp_path: Path
+) -> None:
+    conninfo = make_database()
+    with psycopg.connect(conninfo) as conn:
+        conn.execute(DATASET)  # type: ignore[arg-type]
+    assert dbt_build(conninfo).exit_code == ExitCode.OK
+    with psycopg.connect(conninfo) as conn:
+        built = conn.execute(
+            "select to_regclass('analytics.fct_activities') is not null, "
+            "to_regclass('salesforce.sf_account') is not null"
+        ).fetchone()
+    assert built == (True, False)  # the nightly build does not pay for the Salesforce models
+    assert export(conninfo, tmp_path / "out", build=True) == ExitCode.OK
+    accounts = read_csv(tmp_path / "out" / "1-Account.csv")
+    with psycopg.connect(conninfo) as conn:
+        stored = conn.execute("select count(*) from accounts").fetchone()
+    assert stored is not None and len(accounts) == stored[0] > 0
 
 
 def test_powerbi_cannot_read_the_salesforce_schema(source_db: str) -> None:
