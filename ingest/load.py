@@ -642,6 +642,18 @@ def reject(
     )
 
 
+def reject_missing_name(context: LoadContext, *, noun: str) -> int:
+    """Reject rows without a name (accounts and projects are known by it)."""
+    return reject(
+        context,
+        where="s.name is null or btrim(s.name) = ''",
+        reason="missing_value",
+        column="name",
+        value="s.name",
+        explain=f"'the {noun} has no name; fill in the name.'",
+    )
+
+
 def reject_in_file_duplicates(
     context: LoadContext,
     key_sql: str,
@@ -1088,14 +1100,7 @@ def _load_people(context: LoadContext) -> MergeCounts:
 
 
 def _load_accounts(context: LoadContext) -> MergeCounts:
-    reject(
-        context,
-        where="s.name is null or btrim(s.name) = ''",
-        reason="missing_value",
-        column="name",
-        value="s.name",
-        explain="'the account has no name; fill in the name.'",
-    )
+    reject_missing_name(context, noun="account")
     reject_in_file_duplicates(context, "s.external_id", "external_id", noun="external id")
     reject_in_file_duplicates(context, "lower(s.domain)", "domain", noun="domain", shown="s.domain")
     context.execute(
@@ -1160,14 +1165,7 @@ def _load_accounts(context: LoadContext) -> MergeCounts:
 
 
 def _load_projects(context: LoadContext) -> MergeCounts:
-    reject(
-        context,
-        where="s.name is null or btrim(s.name) = ''",
-        reason="missing_value",
-        column="name",
-        value="s.name",
-        explain="'the project has no name; fill in the name.'",
-    )
+    reject_missing_name(context, noun="project")
     reject_in_file_duplicates(context, "s.external_id", "external_id", noun="external id")
     resolve_accounts(context, "account_id")
     context.execute(

@@ -90,7 +90,7 @@ def run_demo(
                 + ("already applied" if before == version else "applied")
                 + f" at {target.where}"
             )
-            console.print(f"{note_text(conn)} at {target.where}; schema version {version}.")
+            console.print(f"{_server_version(conn)} at {target.where}; schema version {version}.")
 
         with step("Export files") as note:
             practice = generate_practice(seed=seed, scale=scale)
@@ -147,7 +147,7 @@ def run_demo(
     return run
 
 
-def note_text(conn: psycopg.Connection) -> str:
+def _server_version(conn: psycopg.Connection) -> str:
     row = conn.execute("show server_version").fetchone()
     return f"PostgreSQL {row[0] if row else '?'}"
 

@@ -52,3 +52,21 @@ def test_same_name_without_external_ids_is_one_project(
         'projects.csv, row 3, column "name": "pricing review" is the same project as row 2; '
         "merge the two rows or delete one.",
     )
+
+
+def test_accounts_and_projects_without_a_name_are_rejected(
+    fresh: psycopg.Connection, tmp_path: Path
+) -> None:
+    accounts = tmp_path / "accounts.csv"
+    accounts.write_text("name,domain\nBirch Ltd,birch.example\n  ,nameless.example\n")
+    assert counts(run_import(fresh, accounts, tmp_path)) == (1, 0, 0, 1)
+    projects = tmp_path / "projects.csv"
+    projects.write_text("name,account_name,stage\n,Alder Foods,proposal\n")
+    assert counts(run_import(fresh, projects, tmp_path)) == (0, 0, 0, 1)
+    messages = fresh.execute(
+        "select message from ingest.rejected_rows order by import_batch_id"
+    ).fetchall()
+    assert messages == [
+        ('accounts.csv, row 3, column "name": the account has no name; fill in the name.',),
+        ('projects.csv, row 2, column "name": the project has no name; fill in the name.',),
+    ]
