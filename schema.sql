@@ -466,8 +466,30 @@ $mail$;
 -- END mail import (issue 4)
 
 -- ---------------------------------------------------------------------------------------------
+-- Version 2: activities.updated_at is a change cursor. The database stamps it on insert too (a
+-- client's own value is replaced), so every activity written since a moment carries a later
+-- updated_at whoever wrote it, and an index finds them. The incremental fct_activities reads only
+-- those each night instead of comparing a million rows.
+-- ---------------------------------------------------------------------------------------------
+create index if not exists activities_updated_at_idx on public.activities (updated_at);
+do $cursor$
+begin
+    if not exists (
+        select from pg_catalog.pg_trigger
+        where tgname = 'activities_stamp_updated_at'
+          and tgrelid = 'public.activities'::regclass
+    ) then
+        create trigger activities_stamp_updated_at before insert on public.activities
+            for each row execute function ingest.set_updated_at();
+    end if;
+end
+$cursor$;
+
+-- ---------------------------------------------------------------------------------------------
 -- Version record.
 -- ---------------------------------------------------------------------------------------------
 insert into ingest.schema_version (version, description)
-values (1, 'accounts, contacts, leads, projects, activities; import audit trail; RLS')
+values
+    (1, 'accounts, contacts, leads, projects, activities; import audit trail; RLS'),
+    (2, 'activities.updated_at stamped on insert and indexed (change cursor)')
 on conflict (version) do nothing;

@@ -161,6 +161,8 @@ create temporary table numbered_leads as
 select row_number() over (order by lead_id) as n, lead_id from public.leads;
 create index on numbered_leads (n);
 
+-- A new activity's updated_at is stamped by the database; history keeps its own dates.
+alter table public.activities disable trigger activities_stamp_updated_at;
 insert into public.activities (
     activity_type, direction, occurred_at, account_id, project_id, lead_id, contact_id, subject,
     created_at, updated_at
@@ -185,6 +187,7 @@ inner join numbered_accounts on numbered_accounts.n = 1 + s.n % 10000
 inner join numbered_projects on numbered_projects.n = 1 + s.n % 50000
 inner join numbered_leads on numbered_leads.n = 1 + s.n % 100000
 inner join numbered_contacts on numbered_contacts.n = 1 + s.n % 20000;
+alter table public.activities enable trigger activities_stamp_updated_at;
 
 analyze;
 """

@@ -35,26 +35,74 @@
 {%- endmacro %}
 
 
-{# post-hook of incremental models: record the fingerprint the rows were built with. #}
+{#
+    post-hook of incremental models: record the fingerprint the rows were built with. Only when
+    it changed: COMMENT ON waits for a lock that autovacuum holds while it cleans the table, and
+    a night that changes no SQL has no reason to wait.
+#}
 {% macro record_incremental_fingerprint(relation) -%}
-    comment on table {{ relation }} is '{{ incremental_fingerprint() }}'
+    do $fingerprint$
+    begin
+        if obj_description(cast('{{ relation }}' as regclass), 'pg_class')
+            is distinct from '{{ incremental_fingerprint() }}'
+        then
+            comment on table {{ relation }} is '{{ incremental_fingerprint() }}';
+        end if;
+    end
+    $fingerprint$
 {%- endmacro %}
 
 
 {#
-    True when the rows changed within the lookback window are few (at most max_share of the
-    table). Recomputing only the candidates pays off then; when most rows changed recently (a
-    whole history imported this week) one pass over everything is faster than a join per row.
+    The lookback window of an incremental run, read before its SQL is rendered:
+    - cutoff: the newest change the table holds minus lookback_days, as an ISO 8601 literal in
+      UTC, so the planner sees a constant and uses the indexes on the change timestamp;
+    - is_small: at most max_share of the table's rows changed since the cutoff. Recomputing only
+      the candidates pays off then; when most rows changed recently (a whole history imported
+      this week) one pass over everything is faster than a lookup per row;
+    - may_miss_rows: the source's keys are not exactly the table's plus the source's new keys
+      since the cutoff. Then some source row older than the window is missing from the table
+      (written with the insert stamp switched off, or by a transaction open for longer than the
+      lookback, or removed from the table by hand), or a source row was deleted, and the run
+      must compare every key once. Compared as a count and an order-free checksum of the keys
+      (a sum of their 64-bit hashes), so a deletion and a missing row cannot cancel out.
+    One pass over each relation (exact: the planner's reltuples lags behind right after a large
+    insert). An empty table has no window: cutoff none, is_small false. The key is a uuid.
 #}
-{% macro incremental_window_is_small(relation, timestamp_column, lookback_days, max_share=0.1) -%}
+{% macro incremental_window(
+    relation, source_relation, key, timestamp_column, lookback_days, max_share=0.1
+) -%}
+    {%- set nothing = {'cutoff': none, 'is_small': false, 'may_miss_rows': true} -%}
     {%- if not execute -%}
-        {{- return(false) -}}
+        {{- return(nothing) -}}
     {%- endif -%}
-    {#- Exact counts: the planner's reltuples lags behind right after a large insert. -#}
+    {%- set iso_utc = "'YYYY-MM-DD" ~ '"T"' ~ "HH24:MI:SS.US" ~ '"+00"' ~ "'" -%}
+    {%- set cutoff = run_query(
+        "select to_char((max(" ~ timestamp_column ~ ") - interval '" ~ lookback_days
+        ~ " days') at time zone 'UTC', " ~ iso_utc ~ ") from " ~ relation
+    ).columns[0].values()[0] -%}
+    {%- if cutoff is none -%}
+        {{- return(nothing) -}}
+    {%- endif -%}
+    {%- set since = "cast('" ~ cutoff ~ "' as timestamptz)" -%}
+    {%- set keys = "count(*) as row_count, coalesce(sum(uuid_hash_extended(" ~ key
+        ~ ", 0)), 0) as key_sum" -%}
     {%- set answer = run_query(
-        "select count(*) filter (where " ~ timestamp_column ~ " >= (select max("
-        ~ timestamp_column ~ ") from " ~ relation ~ ") - interval '" ~ lookback_days
-        ~ " days') <= " ~ max_share ~ " * count(*) and count(*) > 0 from " ~ relation
-    ) -%}
-    {{- return(answer.columns[0].values()[0] is true) -}}
+        "select recent.row_count <= " ~ max_share ~ " * target_keys.row_count,"
+        ~ " source_keys.row_count - target_keys.row_count <> new_keys.row_count"
+        ~ " or source_keys.key_sum - target_keys.key_sum <> new_keys.key_sum"
+        ~ " from (select " ~ keys ~ " from " ~ relation ~ ") as target_keys"
+        ~ " cross join (select " ~ keys ~ " from " ~ source_relation ~ ") as source_keys"
+        ~ " cross join (select count(*) as row_count from " ~ relation ~ " where "
+        ~ timestamp_column ~ " >= " ~ since ~ ") as recent"
+        ~ " cross join (select " ~ keys ~ " from " ~ source_relation ~ " as source_rows"
+        ~ " where " ~ timestamp_column ~ " >= " ~ since ~ " and not exists (select from "
+        ~ relation ~ " as target_rows where target_rows." ~ key ~ " = source_rows." ~ key
+        ~ ")) as new_keys"
+    ).rows[0] -%}
+    {{- return({
+        'cutoff': cutoff,
+        'is_small': answer[0] is true,
+        'may_miss_rows': answer[1] is not false,
+    }) -}}
 {%- endmacro %}

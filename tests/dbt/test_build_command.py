@@ -129,6 +129,48 @@ def test_powerbi_reader_reads_analytics_and_nothing_else(empty_built: str) -> No
             conn.execute("delete from analytics.dim_accounts")
 
 
+def test_fct_activities_guards_every_row_it_holds(empty_built: str) -> None:
+    # Its value rules are constraints, not nightly data tests: PostgreSQL rejects a row that
+    # breaks one on every write, the incremental ones included.
+    good = {
+        "activity_id": "00000000-0000-0000-0000-0000000000a1",
+        "activity_type": "email",
+        "direction": "inbound",
+        "activity_status": "completed",
+        "parent_type": "account",
+        "account_id": "00000000-0000-0000-0000-000000000000",
+        "contact_id": "00000000-0000-0000-0000-000000000000",
+        "occurred_at": "2025-06-01 10:00+00",
+        "occurred_date": "2025-06-01",
+        "updated_at": "2025-06-01 10:00+00",
+    }
+    broken = [
+        ("activity_type", "fax", errors.CheckViolation),
+        ("direction", "sideways", errors.CheckViolation),
+        ("activity_status", "maybe", errors.CheckViolation),
+        ("parent_type", "contact", errors.CheckViolation),
+        ("activity_type", None, errors.NotNullViolation),
+        ("activity_status", None, errors.NotNullViolation),
+        ("parent_type", None, errors.NotNullViolation),
+        ("account_id", None, errors.NotNullViolation),
+        ("contact_id", None, errors.NotNullViolation),
+        ("occurred_date", None, errors.NotNullViolation),
+        ("activity_id", None, errors.NotNullViolation),
+    ]
+    with psycopg.connect(empty_built) as conn:
+        insert = sql.SQL("insert into analytics.fct_activities ({}) values ({})").format(
+            sql.SQL(", ").join(map(sql.Identifier, good)),
+            sql.SQL(", ").join(sql.Placeholder() * len(good)),
+        )
+        for column, value, error in broken:
+            with conn.transaction(force_rollback=True), pytest.raises(error):
+                conn.execute(insert, list({**good, column: value}.values()))
+        with conn.transaction(force_rollback=True):
+            conn.execute(insert, list(good.values()))
+            with pytest.raises(errors.UniqueViolation):
+                conn.execute(insert, list(good.values()))
+
+
 def test_grants_survive_a_rebuild(empty_built: str, dbt_build: Callable[..., BuildResult]) -> None:
     assert dbt_build(empty_built, "--select", "dim_accounts").exit_code == ExitCode.OK
     with psycopg.connect(empty_built, autocommit=True) as conn:

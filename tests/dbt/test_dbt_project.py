@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 import yaml  # type: ignore[import-untyped]  # PyYAML ships no stubs; dbt installs it
 
@@ -40,18 +41,12 @@ ENUM_COLUMNS: dict[str, list[tuple[str, str]]] = {
         ("stg_crm__projects", "delivery_status"),
         ("fct_opportunities", "delivery_status"),
     ],
-    "public.activity_type": [
-        ("stg_crm__activities", "activity_type"),
-        ("fct_activities", "activity_type"),
-    ],
-    "public.activity_direction": [
-        ("stg_crm__activities", "direction"),
-        ("fct_activities", "direction"),
-    ],
-    "public.activity_status": [
-        ("stg_crm__activities", "activity_status"),
-        ("fct_activities", "activity_status"),
-    ],
+    # stg_crm__activities is not tested by dbt: public.activities' enum columns guard it
+    # (test_activity_staging_relies_on_constraints_that_exist); fct_activities lists the labels
+    # in CHECK constraints.
+    "public.activity_type": [("fct_activities", "activity_type")],
+    "public.activity_direction": [("fct_activities", "direction")],
+    "public.activity_status": [("fct_activities", "activity_status")],
     "ingest.batch_status": [("stg_crm__import_batches", "batch_status")],
 }
 
@@ -73,6 +68,7 @@ def yaml_nodes() -> Iterator[dict[str, Any]]:
 
 
 def accepted_values(node_name: str, column_name: str) -> list[str]:
+    """The values a column may hold: its accepted_values test, or its `col in (...)` CHECK."""
     for node in yaml_nodes():
         if node["name"] != node_name:
             continue
@@ -82,7 +78,13 @@ def accepted_values(node_name: str, column_name: str) -> list[str]:
             for test in column.get("data_tests", []):
                 if isinstance(test, dict) and "accepted_values" in test:
                     return [str(value) for value in test["accepted_values"]["arguments"]["values"]]
-    raise AssertionError(f"{node_name}.{column_name} has no accepted_values test")
+            for constraint in column.get("constraints", []):
+                listed = re.fullmatch(
+                    rf"{column_name} in \(([^)]*)\)", constraint.get("expression", "")
+                )
+                if constraint["type"] == "check" and listed:
+                    return re.findall(r"'([^']*)'", listed.group(1))
+    raise AssertionError(f"{node_name}.{column_name} has no accepted_values test or IN check")
 
 
 def test_every_enum_is_mirrored() -> None:
@@ -97,6 +99,47 @@ def test_every_enum_is_mirrored() -> None:
     assert sorted(accepted_values("fct_stage_history", "stage")) == sorted(
         enums["public.project_stage"] + enums["public.lead_status"]
     )
+
+
+def test_activity_staging_relies_on_constraints_that_exist(conn: psycopg.Connection) -> None:
+    # stg_crm__activities has no data tests: each one it would need is a constraint of
+    # public.activities, which PostgreSQL checks for every row whoever writes it.
+    columns = dict(
+        conn.execute(
+            "select column_name, is_nullable = 'NO' from information_schema.columns "
+            "where table_schema = 'public' and table_name = 'activities'"
+        ).fetchall()
+    )
+    assert all(columns[name] for name in ("activity_id", "activity_type", "status", "occurred_at"))
+    types = dict(
+        conn.execute(
+            "select attname, atttypid::regtype::text from pg_attribute "
+            "where attrelid = 'public.activities'::regclass and attnum > 0"
+        ).fetchall()
+    )
+    assert types["activity_type"] == "activity_type"
+    assert types["direction"] == "activity_direction"
+    assert types["status"] == "activity_status"
+    constraints = {
+        name: definition
+        for name, definition in conn.execute(
+            "select conname, pg_get_constraintdef(oid) from pg_constraint "
+            "where conrelid = 'public.activities'::regclass"
+        ).fetchall()
+    }
+    assert constraints["activities_pkey"] == "PRIMARY KEY (activity_id)"
+    assert (
+        "num_nonnulls(lead_id, account_id, project_id) = 1" in constraints["activities_one_parent"]
+    )
+    for column, table in (
+        ("lead_id", "leads"),
+        ("account_id", "accounts"),
+        ("project_id", "projects"),
+        ("contact_id", "contacts"),
+    ):
+        assert constraints[f"activities_{column}_fkey"].startswith(
+            f"FOREIGN KEY ({column}) REFERENCES {table}({column})"
+        )
 
 
 def test_stage_probabilities_seed_covers_every_stage() -> None:

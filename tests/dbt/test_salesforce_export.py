@@ -167,6 +167,8 @@ insert into public.leads (lead_id, first_name, last_name, company, title, email,
     ('{L5}', 'Una', 'Five', 'Five SA', null, null, null, null, null, null, null, 'unqualified',
         null, null, null, null, null, null, '2025-02-03 09:00+00', '{OLD}');
 
+-- The database stamps a new activity's updated_at; these are old ones, as if imported long ago.
+alter table public.activities disable trigger activities_stamp_updated_at;
 insert into public.activities (activity_id, activity_type, direction, status, subject, body,
     occurred_at, ends_at, due_date, lead_id, account_id, project_id, contact_id, created_at,
     updated_at) values
@@ -186,6 +188,7 @@ insert into public.activities (activity_id, activity_type, direction, status, su
     ('{T[7]}', 'email', 'outbound', 'cancelled', 'Draft never sent', null,
         '2025-03-02 12:00+00', null, null, null, '{A3}', null, null, '2025-03-02 12:00+00',
         '{OLD}');
+alter table public.activities enable trigger activities_stamp_updated_at;
 """
 
 ALL_FILES = [

@@ -254,6 +254,20 @@ def test_updated_at_moves_only_when_something_changed(seeded: psycopg.Connection
     assert changed == (True,)
 
 
+def test_activity_updated_at_is_the_database_clock_on_insert(seeded: psycopg.Connection) -> None:
+    # The incremental fct_activities finds new activities by updated_at: a client cannot
+    # backdate one (REST API, psql, a restore with triggers on).
+    seeded.execute(
+        "insert into activities (activity_type, occurred_at, account_id, subject, updated_at) "
+        "values ('note', '2020-01-01', %s, 'Backdated by the client', '2020-01-01')",
+        (ACCOUNT,),
+    )
+    stamped = seeded.execute(
+        "select updated_at = now() from activities where subject = 'Backdated by the client'"
+    ).fetchone()
+    assert stamped == (True,)
+
+
 # ---------------------------------------------------------------------------------------------
 # Re-applying schema.sql
 # ---------------------------------------------------------------------------------------------
@@ -307,7 +321,7 @@ def test_reapplying_schema_changes_nothing_and_keeps_data(
         connection.commit()
     before = _catalog(conninfo)
     with psycopg.connect(conninfo) as connection:
-        assert db.apply_schema(connection) == 1
+        assert db.apply_schema(connection) == 2
         counts = {
             table: connection.execute(
                 sql.SQL("select count(*) from public.{}").format(sql.Identifier(table))
@@ -317,15 +331,15 @@ def test_reapplying_schema_changes_nothing_and_keeps_data(
         versions = connection.execute("select count(*) from ingest.schema_version").fetchone()
     assert _catalog(conninfo) == before
     assert counts == {table: (1,) for table in db.PUBLIC_TABLES}
-    assert versions == (1,)
+    assert versions == (2,)
 
 
 def test_schema_applies_to_an_empty_database(make_database: Callable[..., str]) -> None:
     conninfo = make_database(with_schema=False)
     with psycopg.connect(conninfo) as connection:
         assert db.schema_version(connection) is None
-        assert db.apply_schema(connection) == 1
-        assert db.schema_version(connection) == 1
+        assert db.apply_schema(connection) == 2
+        assert db.schema_version(connection) == 2
 
 
 # ---------------------------------------------------------------------------------------------

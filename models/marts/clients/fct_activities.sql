@@ -1,20 +1,23 @@
 {#
     Incremental: a night adds a few hundred activities to a million, so a build recomputes and
     writes only the candidates that can have changed since the previous build:
-    - activities whose updated_at (kept by a trigger on every change) is at most
-      var incremental_lookback_days before the newest one already in the table, the margin
+    - activities whose updated_at (stamped by the database on every insert and change) is at
+      most var incremental_lookback_days before the newest one already in the table, the margin
       covering imports whose transaction was still open during the previous build;
     - activities of a project, contact or lead changed in that window (their account may have
       moved, e.g. a lead was converted);
-    - activities not in the table at all, whatever their timestamps (an anti-join on the two
-      primary-key indexes).
-    Of these, only rows that differ from the table's are deleted and re-inserted. Deleted
-    activities are removed by the first post-hook. When the model's SQL, the staging SQL it reads
-    or reporting_timezone changed since the table was built (a fingerprint kept as the table's
-    comment), every row is recomputed and rewritten instead. When more than a tenth of the table
-    changed within the window (a history imported this week), every row is recomputed but only
-    those that differ are rewritten: one pass over everything is faster than a lookup per
-    candidate then. `crm build --full-refresh` rebuilds it all.
+    - activities not in the table at all, whatever their timestamps, on the rare night the
+      keys' count and checksum say some may be missing (or were deleted): then an anti-join
+      over every key finds them.
+    The window's start is a literal and each kind of candidate its own branch, so every lookup
+    goes through an index. Of these, only rows that differ from the table's are deleted and
+    re-inserted. Deleted activities are removed by the first post-hook. When the model's SQL,
+    the staging SQL it reads or reporting_timezone changed since the table was built (a
+    fingerprint kept as the table's comment), every row is recomputed and rewritten instead.
+    When more than a tenth of the table changed within the window (a history imported this
+    week), every row is recomputed but only those that differ are rewritten: one pass over
+    everything is faster than a lookup per candidate then. `crm build --full-refresh` rebuilds
+    it all.
 #}
 {{
     config(
@@ -36,10 +39,15 @@
 }}
 
 {%- set compare_with_table = incremental_fingerprint_matches() %}
-{%- set only_candidates = (
-    compare_with_table
-    and incremental_window_is_small(this, 'updated_at', var('incremental_lookback_days'))
-) %}
+{%- set window = incremental_window(
+    this,
+    ref('stg_crm__activities'),
+    'activity_id',
+    'updated_at',
+    var('incremental_lookback_days'),
+) if compare_with_table else none %}
+{%- set only_candidates = window is not none and window.is_small %}
+{%- set look_for_missing = only_candidates and window.may_miss_rows %}
 
 -- The import CTEs are read more than once in an incremental run: "not materialized" keeps
 -- PostgreSQL from copying a million rows into each, so filters reach the tables' indexes.
@@ -94,7 +102,7 @@ leads as not materialized (
 
 ),
 
-{% if compare_with_table %}
+{% if compare_with_table and (look_for_missing or not only_candidates) %}
 existing as not materialized (
 
     select
@@ -107,38 +115,47 @@ existing as not materialized (
 
 {% endif %}
 {% if only_candidates %}
-cutoff as (
-
-    select
-        max(updated_at)
-        - interval '{{ var("incremental_lookback_days") }} days' as changed_after
-    from existing
-
-),
-
 candidate_activities as (
 
-    -- New or changed since the cutoff, or tied to a project, contact or lead that changed. The
-    -- cutoff is read as a scalar (an InitPlan), so each subquery runs once and is hashed.
+    -- New or changed since the window's start, or tied to a project, contact or lead that
+    -- changed: one branch each, so each is an index lookup rather than a pass over every row.
+    -- (The changed parents' keys are collected into an array first: PostgreSQL pushes such a
+    -- condition down into the staging view and onto its index, which it does not do for a
+    -- join with it.)
     select activities.*
     from activities
-    where
-        activities.updated_at >= (select cutoff.changed_after from cutoff)
-        or activities.project_id in (
-            select projects.project_id
-            from projects
-            where projects.updated_at >= (select cutoff.changed_after from cutoff)
-        )
-        or activities.contact_id in (
-            select contacts.contact_id
-            from contacts
-            where contacts.updated_at >= (select cutoff.changed_after from cutoff)
-        )
-        or activities.lead_id in (
-            select leads.lead_id
-            from leads
-            where leads.updated_at >= (select cutoff.changed_after from cutoff)
-        )
+    where activities.updated_at >= cast('{{ window.cutoff }}' as timestamptz)
+
+    union
+
+    select activities.*
+    from activities
+    where activities.project_id = any(array(
+        select projects.project_id
+        from projects
+        where projects.updated_at >= cast('{{ window.cutoff }}' as timestamptz)
+    ))
+
+    union
+
+    select activities.*
+    from activities
+    where activities.contact_id = any(array(
+        select contacts.contact_id
+        from contacts
+        where contacts.updated_at >= cast('{{ window.cutoff }}' as timestamptz)
+    ))
+
+    union
+
+    select activities.*
+    from activities
+    where activities.lead_id = any(array(
+        select leads.lead_id
+        from leads
+        where leads.updated_at >= cast('{{ window.cutoff }}' as timestamptz)
+    ))
+    {% if look_for_missing %}
 
     union
 
@@ -148,6 +165,7 @@ candidate_activities as (
     left join existing
         on activities.activity_id = existing.activity_id
     where existing.activity_id is null
+    {% endif %}
 
 ),
 
