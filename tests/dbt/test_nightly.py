@@ -110,6 +110,15 @@ def test_good_bad_and_already_imported_files(
     assert summary["build"]["passed"] and summary["build"]["counts"]["success"] > 50
     assert summary["build"]["counts"]["error"] == summary["build"]["counts"]["fail"] == 0
     assert summary["freshness"]["passed"]
+    # The production build runs the data tests, not dbt's unit tests (fixed inputs: CI's job).
+    ran = [
+        result["unique_id"]
+        for result in json.loads((inbox / "runs" / "dbt" / "run_results.json").read_text())[
+            "results"
+        ]
+    ]
+    assert any(node.startswith("test.") for node in ran)
+    assert not any(node.startswith("unit_test.") for node in ran)
     text = (inbox / "runs" / f"{summary['run_id']}.txt").read_text()
     assert text == (inbox / "runs" / "latest.txt").read_text()
     assert "A FILE FAILED (exit code 5)" in text
@@ -159,6 +168,34 @@ def test_rejected_rows_and_a_file_still_being_written(database: str, inbox: Path
     assert (inbox / "arriving.csv").exists()  # left for the next run
     (report,) = (inbox / "archive").glob("*/people.rejected.csv")
     assert "not-an-email" in report.read_text(encoding="utf-8-sig")
+
+
+def test_a_plain_folder_keeps_each_files_reject_report(database: str, inbox: Path) -> None:
+    # Two exports of the same name in one dropped folder: each keeps its own report, beside it.
+    for team, bad in (("north", "not-an-email"), ("south", "also@bad@example")):
+        (inbox / "teams" / team).mkdir(parents=True)
+        (inbox / "teams" / team / "people.csv").write_text(
+            f"first_name,email\nAda {team},ada.{team}@example.com\nBob,{bad}\n"
+        )
+        _old(inbox / "teams" / team / "people.csv")
+    _old(inbox / "teams")
+    assert _nightly(inbox) == ExitCode.ROWS_REJECTED
+    (item,) = _latest(inbox)["files"]
+    assert (item["name"], item["status"], item["inserted"], item["rejected"]) == (
+        "teams",
+        "loaded",
+        2,
+        2,
+    )
+    reports = sorted(item["reject_report"].split(", "))
+    assert [Path(report).parts[2:] for report in reports] == [
+        ("teams", "north", "people.rejected.csv"),
+        ("teams", "south", "people.rejected.csv"),
+    ]
+    north, south = (inbox / report for report in reports)
+    assert "not-an-email" in north.read_text(encoding="utf-8-sig")
+    assert "also@bad@example" in south.read_text(encoding="utf-8-sig")
+    assert not (inbox / "teams").exists()
 
 
 def test_a_second_concurrent_run_is_refused_and_touches_nothing(
