@@ -13,6 +13,7 @@ lead_versions as (
 
     select
         'lead' as object_type,
+        lead_id as object_id,
         lead_id,
         cast(null as uuid) as project_id,
         {{ unknown_member_id() }} as account_id,
@@ -28,6 +29,7 @@ project_versions as (
 
     select
         'project' as object_type,
+        project_id as object_id,
         cast(null as uuid) as lead_id,
         project_id,
         account_id,
@@ -47,10 +49,12 @@ versions as (
 
 ),
 
+-- The two window functions share one partition and order, so the versions are sorted once.
 previous as (
 
     select
         object_type,
+        object_id,
         lead_id,
         project_id,
         account_id,
@@ -59,19 +63,20 @@ previous as (
         dbt_valid_from,
         dbt_valid_to,
         lag(stage) over (
-            partition by object_type, coalesce(lead_id, project_id)
+            partition by object_type, object_id
             order by dbt_valid_from
         ) as previous_stage
     from versions
 
 ),
 
-flagged as (
+numbered as (
 
     -- A snapshot version starts a new stage period when its stage differs from the version
     -- before it; an amount change alone stays in the same period.
     select
         object_type,
+        object_id,
         lead_id,
         project_id,
         account_id,
@@ -79,82 +84,46 @@ flagged as (
         amount,
         dbt_valid_from,
         dbt_valid_to,
-        case
-            when previous_stage is null or previous_stage <> stage then 1
-            else 0
-        end as starts_period
-    from previous
-
-),
-
-numbered as (
-
-    select
-        object_type,
-        lead_id,
-        project_id,
-        account_id,
-        stage,
-        amount,
-        dbt_valid_from,
-        dbt_valid_to,
-        sum(starts_period) over (
-            partition by object_type, coalesce(lead_id, project_id)
+        sum(
+            case
+                when previous_stage is null or previous_stage <> stage then 1
+                else 0
+            end
+        ) over (
+            partition by object_type, object_id
             order by dbt_valid_from
             rows between unbounded preceding and current row
         ) as stage_sequence
-    from flagged
-
-),
-
-period_versions as (
-
-    -- The amount and account of a period are those of its latest version.
-    select
-        object_type,
-        lead_id,
-        project_id,
-        stage_sequence,
-        stage,
-        dbt_valid_from,
-        dbt_valid_to,
-        first_value(amount) over (
-            partition by object_type, coalesce(lead_id, project_id), stage_sequence
-            order by dbt_valid_from desc
-        ) as period_amount,
-        first_value(account_id) over (
-            partition by object_type, coalesce(lead_id, project_id), stage_sequence
-            order by dbt_valid_from desc
-        ) as period_account_id
-    from numbered
+    from previous
 
 ),
 
 periods as (
 
+    -- The amount and account of a period are those of its latest version.
     select
         object_type,
+        object_id,
         lead_id,
         project_id,
         stage_sequence,
         stage,
-        period_amount,
-        period_account_id,
+        (array_agg(amount order by dbt_valid_from desc))[1] as period_amount,
+        (array_agg(account_id order by dbt_valid_from desc))[1] as period_account_id,
         min(dbt_valid_from) as stage_entered_at,
         -- Still open (null) while the latest version of the period is current.
         case
             when count(dbt_valid_to) < count(*) then null
             else max(dbt_valid_to)
         end as stage_exited_at
-    from period_versions
+    from numbered
     group by
         object_type,
+        object_id,
         lead_id,
         project_id,
         stage_sequence,
-        stage,
-        period_amount,
-        period_account_id
+        stage
 
 ),
 
@@ -162,7 +131,7 @@ final as (
 
     select
         md5(
-            concat_ws('|', object_type, coalesce(lead_id, project_id), stage_sequence)
+            concat_ws('|', object_type, object_id, stage_sequence)
         ) as stage_history_id,
         object_type,
         lead_id,
