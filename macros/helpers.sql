@@ -32,3 +32,21 @@
             where source_rows.{{ key }} = target_rows.{{ key }}
         )
 {%- endmacro %}
+
+
+{#
+    post-hook of int_projects_revenue_spread: remove the months of projects that no longer
+    recognise revenue (no longer won, amount cleared, deleted). An anti-join over the won
+    projects' keys: a pass over tens of thousands of rows, so it simply runs every time.
+#}
+{% macro delete_rows_of_projects_not_won(relation, projects_relation) -%}
+    delete from {{ relation }} as spread
+    where not exists (
+        select
+        from {{ projects_relation }} as projects
+        where
+            projects.project_id = spread.project_id
+            and projects.stage = 'won'
+            and projects.amount is not null
+    )
+{%- endmacro %}

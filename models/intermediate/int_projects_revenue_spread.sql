@@ -1,22 +1,54 @@
--- A table, not a view: fct_revenue_monthly and this model's tests would otherwise each
--- recompute the spread.
-{{ config(materialized='table') }}
+{#
+    Stored, not a view: fct_revenue_monthly and this model's tests would otherwise each recompute
+    the spread. Incremental: a won project's months depend on that project's row alone, so a
+    build recomputes only the won projects whose updated_at differs from the one their rows
+    carry (new, changed, or won since), replacing all their months; a post-hook removes the
+    months of projects that are no longer won with an amount (lost after all, amount cleared,
+    deleted). Comparing every project's updated_at with the table's is exact whatever the
+    timestamps (no window) and costs one pass over the projects. When this SQL, the staging SQL
+    or reporting_timezone changed (the fingerprint in the table's comment), every project is
+    recomputed.
+#}
+{{
+    config(
+        materialized='incremental',
+        unique_key='project_id',
+        incremental_strategy='delete+insert',
+        indexes=[{'columns': ['project_id']}],
+        post_hook=[
+            "{{ delete_rows_of_projects_not_won(this, ref('stg_crm__projects')) }}",
+            "{{ record_incremental_fingerprint(this) }}",
+        ],
+    )
+}}
+
+{%- set compare_with_table = incremental_fingerprint_matches() %}
 
 with
 
 won_projects as (
 
     select
-        project_id,
-        account_id,
-        amount,
-        close_date,
-        start_date,
-        end_date
-    from {{ ref('stg_crm__projects') }}
+        projects.project_id,
+        projects.account_id,
+        projects.amount,
+        projects.close_date,
+        projects.start_date,
+        projects.end_date,
+        projects.updated_at as project_updated_at
+    from {{ ref('stg_crm__projects') }} as projects
     where
-        stage = 'won'
-        and amount is not null
+        projects.stage = 'won'
+        and projects.amount is not null
+    {% if compare_with_table %}
+        and not exists (
+            select
+            from {{ this }} as built
+            where
+                built.project_id = projects.project_id
+                and built.project_updated_at = projects.updated_at
+        )
+    {% endif %}
 
 ),
 
@@ -28,6 +60,7 @@ windows as (
         project_id,
         account_id,
         amount,
+        project_updated_at,
         case
             when start_date is not null and end_date is not null
                 then cast(date_trunc('month', start_date) as date)
@@ -48,6 +81,7 @@ counted as (
         project_id,
         account_id,
         amount,
+        project_updated_at,
         first_month,
         last_month,
         cast(
@@ -65,6 +99,7 @@ spread as (
         counted.project_id,
         counted.account_id,
         counted.amount,
+        counted.project_updated_at,
         counted.month_count,
         cast(month_series.month_start as date) as revenue_month,
         cast(month_series.month_number as integer) as month_number
@@ -91,7 +126,8 @@ final as (
                 else amount - round(amount / month_count, 2) * (month_count - 1)
             end
             as numeric(14, 2)
-        ) as recognised_revenue
+        ) as recognised_revenue,
+        project_updated_at
     from spread
 
 )
