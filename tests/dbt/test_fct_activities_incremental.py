@@ -11,15 +11,13 @@ one, here one of each so that the count alone would not notice) also compares ev
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from pathlib import Path
 from uuid import UUID
 
-import psycopg
 import pytest
-from psycopg.rows import dict_row
+from incremental_nights import Night, incremental_nights
 
 from ingest.build import BuildResult
-from ingest.errors import ExitCode
 
 A, B = UUID("00000000-0000-0000-0000-00000000000a"), UUID("00000000-0000-0000-0000-00000000000b")
 CONTACT = "00000000-0000-0000-0000-0000000000c1"
@@ -86,50 +84,26 @@ alter table public.activities enable trigger activities_stamp_updated_at;
 COMPARE_EVERY_KEY = "Not in the table at all"
 
 
-def fct_rows(conninfo: str) -> list[dict[str, Any]]:
-    with psycopg.connect(conninfo, row_factory=dict_row) as conn:
-        return conn.execute(
-            "select * from analytics.fct_activities order by activity_id"
-        ).fetchall()
-
-
-def compiled_sql(result: BuildResult) -> str:
-    assert result.run_results is not None
-    compiled = result.run_results.parent / "compiled" / "consulting_crm" / "models" / "marts"
-    return (compiled / "clients" / "fct_activities.sql").read_text(encoding="utf-8")
-
-
 @pytest.fixture(scope="module")
-def nights(
-    make_database: Callable[..., str], dbt_build: Callable[..., BuildResult]
-) -> dict[str, Any]:
-    """Each night's incremental result, its compiled SQL, and the full rebuild of the same data."""
-    conninfo = make_database()
-    select = ("--select", "+fct_activities", "--indirect-selection", "cautious")
-    with psycopg.connect(conninfo) as conn:
-        conn.execute(HISTORY)  # type: ignore[arg-type]  # a trusted literal, several statements
-    assert dbt_build(conninfo, *select).exit_code == ExitCode.OK
-    found: dict[str, Any] = {}
-    for night, changes in (("first", FIRST_NIGHT), ("second", SECOND_NIGHT)):
-        with psycopg.connect(conninfo) as conn:
-            conn.execute(changes)  # type: ignore[arg-type]
-        incremental = dbt_build(conninfo, *select)
-        assert incremental.exit_code == ExitCode.OK, incremental.output
-        found[f"{night} sql"] = compiled_sql(incremental)
-        found[f"{night} rows"] = fct_rows(conninfo)
-        rebuilt = dbt_build(conninfo, *select, "--full-refresh")
-        assert rebuilt.exit_code == ExitCode.OK, rebuilt.output
-        found[f"{night} rebuilt"] = fct_rows(conninfo)
-    return found
+def nights(make_database: Callable[..., str], dbt_build: Callable[..., BuildResult]) -> list[Night]:
+    return incremental_nights(
+        dbt_build,
+        make_database(),
+        Path("models/marts/clients/fct_activities.sql"),
+        HISTORY,
+        [FIRST_NIGHT, SECOND_NIGHT],
+        "select * from analytics.fct_activities order by activity_id",
+    )
 
 
 def test_a_normal_night_reads_candidates_only_and_matches_a_full_rebuild(
-    nights: dict[str, Any],
+    nights: list[Night],
 ) -> None:
-    assert "candidate_activities" in nights["first sql"]
-    assert COMPARE_EVERY_KEY not in nights["first sql"]
-    assert nights["first rows"] == nights["first rebuilt"]
-    by_subject = {row["subject"]: row for row in nights["first rows"]}
+    first = nights[0]
+    assert "candidate_activities" in first.sql
+    assert COMPARE_EVERY_KEY not in first.sql
+    assert first.rows == first.rebuilt
+    by_subject = {row["subject"]: row for row in first.rows}
     assert by_subject["New call"]["account_id"] == B
     assert "History 3, edited" in by_subject
     # Re-attributed: the converted lead's activities to its account, the project's and the
@@ -141,10 +115,11 @@ def test_a_normal_night_reads_candidates_only_and_matches_a_full_rebuild(
     assert by_subject["History 3, edited"]["account_id"] == UNKNOWN  # other lead, no contact
 
 
-def test_a_night_with_missing_or_deleted_rows_compares_every_key(nights: dict[str, Any]) -> None:
-    assert COMPARE_EVERY_KEY in nights["second sql"]
-    assert nights["second rows"] == nights["second rebuilt"]
-    subjects = {row["subject"] for row in nights["second rows"]}
+def test_a_night_with_missing_or_deleted_rows_compares_every_key(nights: list[Night]) -> None:
+    second = nights[1]
+    assert COMPARE_EVERY_KEY in second.sql
+    assert second.rows == second.rebuilt
+    subjects = {row["subject"] for row in second.rows}
     assert "Restored from a backup" in subjects
     assert "History 6" not in subjects
-    assert len(nights["second rows"]) == 61  # 60 + the new call - 1 deleted + 1 restored
+    assert len(second.rows) == 61  # 60 + the new call - 1 deleted + 1 restored

@@ -10,15 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
+from pathlib import Path
 from uuid import UUID
 
-import psycopg
 import pytest
-from psycopg.rows import dict_row
+from incremental_nights import Night, incremental_nights
 
 from ingest.build import BuildResult
-from ingest.errors import ExitCode
 
 A, B = UUID("00000000-0000-0000-0000-00000000000a"), UUID("00000000-0000-0000-0000-00000000000b")
 P = {n: UUID(f"00000000-0000-0000-0000-0000000001{n:02d}") for n in range(1, 9)}
@@ -53,51 +51,35 @@ values ('{P[8]}', '{B}', 'New deal', 'won', 250, '2024-10-01');
 """
 
 
-def spread(conninfo: str) -> list[dict[str, Any]]:
-    with psycopg.connect(conninfo, row_factory=dict_row) as conn:
-        return conn.execute(
-            "select * from intermediate.int_projects_revenue_spread "
-            "order by project_id, revenue_month"
-        ).fetchall()
-
-
 @pytest.fixture(scope="module")
 def night(
     make_database: Callable[..., str], dbt_build: Callable[..., BuildResult]
-) -> dict[str, Any]:
+) -> tuple[Night, Night]:
+    """Two nights after the won deals are built: a quiet one, then one with every kind of change."""
     conninfo = make_database()
-    select = ("--select", "+int_projects_revenue_spread", "--indirect-selection", "cautious")
-    with psycopg.connect(conninfo) as conn:
-        conn.execute(WON)  # type: ignore[arg-type]  # a trusted literal, several statements
-    assert dbt_build(conninfo, *select).exit_code == ExitCode.OK
-    before = spread(conninfo)
-    with psycopg.connect(conninfo) as conn:
-        conn.execute(NIGHT)  # type: ignore[arg-type]
-    incremental = dbt_build(conninfo, *select)
-    assert incremental.exit_code == ExitCode.OK, incremental.output
-    assert incremental.run_results is not None
-    compiled = (
-        incremental.run_results.parent
-        / "compiled/consulting_crm/models/intermediate/int_projects_revenue_spread.sql"
-    ).read_text(encoding="utf-8")
-    after = spread(conninfo)
-    rebuilt = dbt_build(conninfo, *select, "--full-refresh")
-    assert rebuilt.exit_code == ExitCode.OK, rebuilt.output
-    return {"before": before, "after": after, "rebuilt": spread(conninfo), "sql": compiled}
+    model = Path("models/intermediate/int_projects_revenue_spread.sql")
+    query = (
+        "select * from intermediate.int_projects_revenue_spread order by project_id, revenue_month"
+    )
+    quiet, changes = incremental_nights(dbt_build, conninfo, model, WON, ["", NIGHT], query)
+    return quiet, changes
 
 
-def test_the_night_recomputes_changed_projects_only(night: dict[str, Any]) -> None:
-    # The incremental path compared updated_at; the untouched project kept its rows as they were.
-    assert "built.project_updated_at = projects.updated_at" in night["sql"]
-    untouched = [row for row in night["before"] if row["project_id"] == P[1]]
-    assert [row for row in night["after"] if row["project_id"] == P[1]] == untouched
+def test_the_night_recomputes_changed_projects_only(night: tuple[Night, Night]) -> None:
+    quiet, changes = night
+    # The incremental path compared updated_at; the untouched project's rows are as they were.
+    assert "built.project_updated_at = projects.updated_at" in changes.sql
+    assert quiet.rows == quiet.rebuilt
+    untouched = [row for row in quiet.rows if row["project_id"] == P[1]]
+    assert [row for row in changes.rows if row["project_id"] == P[1]] == untouched
     assert len(untouched) == 3
 
 
-def test_after_the_night_the_rows_equal_a_full_rebuild(night: dict[str, Any]) -> None:
-    assert night["after"] == night["rebuilt"]
+def test_after_the_night_the_rows_equal_a_full_rebuild(night: tuple[Night, Night]) -> None:
+    _, changes = night
+    assert changes.rows == changes.rebuilt
     by_project: dict[UUID, list[tuple[str, Decimal, UUID]]] = {}
-    for row in night["after"]:
+    for row in changes.rows:
         by_project.setdefault(row["project_id"], []).append(
             (row["revenue_month"].isoformat(), row["recognised_revenue"], row["account_id"])
         )

@@ -126,35 +126,20 @@ candidate_activities as (
     from activities
     where activities.updated_at >= cast('{{ window.cutoff }}' as timestamptz)
 
-    union
+    {% for parents, key in [
+        ('projects', 'project_id'), ('contacts', 'contact_id'), ('leads', 'lead_id')
+    ] %}
 
-    select activities.*
-    from activities
-    where activities.project_id = any(array(
-        select projects.project_id
-        from projects
-        where projects.updated_at >= cast('{{ window.cutoff }}' as timestamptz)
-    ))
+        union
 
-    union
-
-    select activities.*
-    from activities
-    where activities.contact_id = any(array(
-        select contacts.contact_id
-        from contacts
-        where contacts.updated_at >= cast('{{ window.cutoff }}' as timestamptz)
-    ))
-
-    union
-
-    select activities.*
-    from activities
-    where activities.lead_id = any(array(
-        select leads.lead_id
-        from leads
-        where leads.updated_at >= cast('{{ window.cutoff }}' as timestamptz)
-    ))
+        select activities.*
+        from activities
+        where activities.{{ key }} = any(array(
+            select {{ parents }}.{{ key }}
+            from {{ parents }}
+            where {{ parents }}.updated_at >= cast('{{ window.cutoff }}' as timestamptz)
+        ))
+    {% endfor %}
     {% if look_for_missing %}
 
     union
