@@ -355,6 +355,16 @@ def build(ctx: typer.Context) -> None:
         raise typer.Exit(int(result.exit_code))
 
 
+# `crm --help` lists the commands in the order a newcomer meets them (typer keeps the order the
+# commands were registered in, which follows the modules they come from).
+COMMAND_ORDER = ("demo", "import", "relink", "build", "report", "nightly")
+app.registered_commands.sort(
+    key=lambda command: (
+        COMMAND_ORDER.index(command.name) if command.name in COMMAND_ORDER else len(COMMAND_ORDER)
+    )
+)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the crm command: run the app and map user errors to one line and a code."""
     try:

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from ingest.cli import main
+from ingest.cli import COMMAND_ORDER, main
 
 
 def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
     for argv in (["--help"], ["db", "--help"], ["db", "status", "--help"], ["demo", "--help"]):
         assert main(argv) == 0
     assert "Exit codes" in capsys.readouterr().out
+
+
+def test_help_lists_commands_in_the_order_a_newcomer_meets_them(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "100")
+    assert main(["--help"]) == 0
+    listed = re.findall(r"^│ (\w+) ", capsys.readouterr().out, flags=re.MULTILINE)
+    assert listed == [*COMMAND_ORDER, "db", "config", "export"]
 
 
 def test_unknown_command_is_a_usage_error() -> None:
