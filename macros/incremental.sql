@@ -76,30 +76,45 @@
     {%- if not execute -%}
         {{- return(nothing) -}}
     {%- endif -%}
-    {%- set iso_utc = "'YYYY-MM-DD" ~ '"T"' ~ "HH24:MI:SS.US" ~ '"+00"' ~ "'" -%}
-    {%- set cutoff = run_query(
-        "select to_char((max(" ~ timestamp_column ~ ") - interval '" ~ lookback_days
-        ~ " days') at time zone 'UTC', " ~ iso_utc ~ ") from " ~ relation
-    ).columns[0].values()[0] -%}
+    {%- set cutoff_query -%}
+        select to_char(
+            (max({{ timestamp_column }}) - interval '{{ lookback_days }} days') at time zone 'UTC',
+            'YYYY-MM-DD"T"HH24:MI:SS.US"+00"'
+        )
+        from {{ relation }}
+    {%- endset -%}
+    {%- set cutoff = run_query(cutoff_query).columns[0].values()[0] -%}
     {%- if cutoff is none -%}
         {{- return(nothing) -}}
     {%- endif -%}
-    {%- set since = "cast('" ~ cutoff ~ "' as timestamptz)" -%}
-    {%- set keys = "count(*) as row_count, coalesce(sum(uuid_hash_extended(" ~ key
-        ~ ", 0)), 0) as key_sum" -%}
-    {%- set answer = run_query(
-        "select recent.row_count <= " ~ max_share ~ " * target_keys.row_count,"
-        ~ " source_keys.row_count - target_keys.row_count <> new_keys.row_count"
-        ~ " or source_keys.key_sum - target_keys.key_sum <> new_keys.key_sum"
-        ~ " from (select " ~ keys ~ " from " ~ relation ~ ") as target_keys"
-        ~ " cross join (select " ~ keys ~ " from " ~ source_relation ~ ") as source_keys"
-        ~ " cross join (select count(*) as row_count from " ~ relation ~ " where "
-        ~ timestamp_column ~ " >= " ~ since ~ ") as recent"
-        ~ " cross join (select " ~ keys ~ " from " ~ source_relation ~ " as source_rows"
-        ~ " where " ~ timestamp_column ~ " >= " ~ since ~ " and not exists (select from "
-        ~ relation ~ " as target_rows where target_rows." ~ key ~ " = source_rows." ~ key
-        ~ ")) as new_keys"
-    ).rows[0] -%}
+    {%- set keys -%}
+        count(*) as row_count, coalesce(sum(uuid_hash_extended({{ key }}, 0)), 0) as key_sum
+    {%- endset -%}
+    {%- set window_query -%}
+        select
+            recent.row_count <= {{ max_share }} * target_keys.row_count as is_small,
+            source_keys.row_count - target_keys.row_count <> new_keys.row_count
+            or source_keys.key_sum - target_keys.key_sum <> new_keys.key_sum as may_miss_rows
+        from (select {{ keys }} from {{ relation }}) as target_keys
+        cross join (select {{ keys }} from {{ source_relation }}) as source_keys
+        cross join (
+            select count(*) as row_count
+            from {{ relation }}
+            where {{ timestamp_column }} >= cast('{{ cutoff }}' as timestamptz)
+        ) as recent
+        cross join (
+            select {{ keys }}
+            from {{ source_relation }} as source_rows
+            where
+                source_rows.{{ timestamp_column }} >= cast('{{ cutoff }}' as timestamptz)
+                and not exists (
+                    select
+                    from {{ relation }} as target_rows
+                    where target_rows.{{ key }} = source_rows.{{ key }}
+                )
+        ) as new_keys
+    {%- endset -%}
+    {%- set answer = run_query(window_query).rows[0] -%}
     {{- return({
         'cutoff': cutoff,
         'is_small': answer[0] is true,
