@@ -35,8 +35,8 @@ from psycopg import sql
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ingest import db
-from ingest.build import BuildResult, run_build, tally_run_results
+from consulting_crm import database as db
+from consulting_crm.dbt_runner import BuildResult, run_build, tally_run_results
 
 POWER_BI_MODELS = (
     "client_health",

@@ -164,7 +164,7 @@ def run_cli(path: Path, url: str, *extra: str) -> tuple[float, float, str]:
     env["DATABASE_URL"] = url
     script = (
         "import resource, sys, time\n"
-        "from ingest.cli import main\n"
+        "from consulting_crm.cli import main\n"
         "started = time.perf_counter()\n"
         "code = main(sys.argv[1:])\n"
         "seconds = time.perf_counter() - started\n"

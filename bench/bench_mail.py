@@ -88,7 +88,7 @@ def _scratch_database() -> tuple[str, str, str]:
     import psycopg
     from psycopg import conninfo as pg_conninfo
 
-    from ingest import db
+    from consulting_crm import database as db
 
     target = db.resolve_target()
     name = f"crm_bench_{uuid.uuid4().hex[:10]}"
@@ -126,7 +126,7 @@ def main() -> None:
     parser.add_argument("--skip-default", action="store_true", help="skip policy.default")
     args = parser.parse_args()
 
-    from ingest.mail.synthetic import write_mailbox
+    from tests.factories.mailbox import write_mailbox
 
     print(f"{'phase':<28}{'messages':>10}{'seconds':>10}{'msg/s':>10}{'peak MB':>10}")
     with tempfile.TemporaryDirectory(prefix="crm-bench-mail-") as folder:

@@ -6,7 +6,7 @@ from enum import IntEnum
 
 
 class ExitCode(IntEnum):
-    """Exit codes of every crm command (also listed in the README and in `crm --help`)."""
+    """Exit codes of every crm command (`crm --help` and the README list them from here)."""
 
     OK = 0
     BUG = 1  # an unexpected error: a bug, reported with its traceback
@@ -16,6 +16,23 @@ class ExitCode(IntEnum):
     FILE_FAILED = 5  # at least one file failed as a whole and loaded nothing
     BUILD_FAILED = 6  # dbt build (or a step after it) failed
     LOCKED = 7  # another run holds the lock
+
+    @property
+    def meaning(self) -> str:
+        """What the code tells the user, in the words `crm --help` and the README use."""
+        return _MEANINGS[self]
+
+
+_MEANINGS = {
+    ExitCode.OK: "ok",
+    ExitCode.BUG: "unexpected error (a bug: the traceback is printed, please report it)",
+    ExitCode.USAGE: "bad command line",
+    ExitCode.USER_ERROR: "a problem you can fix (the one-line message says what and how)",
+    ExitCode.ROWS_REJECTED: "an import loaded but rows were rejected",
+    ExitCode.FILE_FAILED: "a file failed and loaded nothing",
+    ExitCode.BUILD_FAILED: "dbt build failed",
+    ExitCode.LOCKED: "another run holds the lock",
+}
 
 
 class CrmError(Exception):

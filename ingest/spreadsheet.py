@@ -32,7 +32,7 @@ from ingest.batches import (
     record_rejections,
 )
 from ingest.errors import CrmError, ExitCode
-from ingest.imports import ImportOptions
+from ingest.options import ImportOptions
 from ingest.readers import REPORT_SUFFIX, Chunk, SheetTable, open_table
 from ingest.results import FileResult
 
@@ -351,7 +351,7 @@ def _validate_chunk(
     )
     variant = mapping.variant
     if variant.restore_formula_guard:
-        from ingest.export_salesforce import restore_formula
+        from consulting_crm.exports.salesforce import restore_formula
 
         for target in raw:
             restored = [restore_formula(value) for value in raw[target].tolist()]

@@ -16,7 +16,7 @@ import psycopg
 import pytest
 from psycopg import conninfo as pg_conninfo
 
-from ingest import db
+from consulting_crm import database as db
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from ingest.cli import COMMAND_ORDER, main
+from consulting_crm.cli import COMMAND_ORDER, GROUP_ORDER, main
 
 
 def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
@@ -21,7 +21,18 @@ def test_help_lists_commands_in_the_order_a_newcomer_meets_them(
     monkeypatch.setenv("COLUMNS", "100")
     assert main(["--help"]) == 0
     listed = re.findall(r"^│ (\w+) ", capsys.readouterr().out, flags=re.MULTILINE)
-    assert listed == [*COMMAND_ORDER, "db", "config", "export"]
+    assert listed == [
+        "demo",
+        "import",
+        "relink",
+        "build",
+        "report",
+        "nightly",
+        "db",
+        "config",
+        "export",
+    ]
+    assert listed == [*COMMAND_ORDER, *GROUP_ORDER]
 
 
 def test_unknown_command_is_a_usage_error() -> None:

@@ -9,8 +9,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from ingest.cli import main
-from ingest.config import Settings, config_path, load_settings
+from consulting_crm.cli import main
+from consulting_crm.settings import Settings, config_path, load_settings
 from ingest.errors import CrmError, ExitCode
 
 # The Gmail Takeout fixture of the mail tests, and the owner addresses it was written for.

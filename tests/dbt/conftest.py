@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from ingest.build import BuildResult, run_build
+from consulting_crm.dbt_runner import BuildResult, run_build
 
 AS_OF_DATE = "2025-06-30"
 

@@ -10,7 +10,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
-from ingest.build import BuildResult
+from consulting_crm.dbt_runner import BuildResult
 from ingest.errors import ExitCode
 
 

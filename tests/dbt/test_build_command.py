@@ -16,8 +16,13 @@ import psycopg
 import pytest
 from psycopg import errors, sql
 
-from ingest.build import BuildResult, run_build, run_source_freshness, tally_run_results
-from ingest.cli import main
+from consulting_crm.cli import main
+from consulting_crm.dbt_runner import (
+    BuildResult,
+    run_build,
+    run_source_freshness,
+    tally_run_results,
+)
 from ingest.errors import ExitCode
 
 ANALYTICS_MODELS = {
@@ -475,7 +480,7 @@ def test_colours_only_on_a_terminal(
     env.pop("DBT_USE_COLORS", None)
     env["TERM"] = "xterm-256color"
     script = (
-        "import sys; from ingest.build import run_build; "
+        "import sys; from consulting_crm.dbt_runner import run_build; "
         "sys.exit(int(run_build(['--select', 'dim_date'], target_path=__import__('pathlib')"
         f".Path({str(tmp_path / 'artifacts')!r})).exit_code))"
     )

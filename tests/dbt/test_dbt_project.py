@@ -17,8 +17,8 @@ import psycopg
 import pytest
 import yaml  # type: ignore[import-untyped]  # PyYAML ships no stubs; dbt installs it
 
-from ingest import db
-from ingest.build import BuildResult, dbt_environment, dbt_executable
+from consulting_crm import database as db
+from consulting_crm.dbt_runner import BuildResult, dbt_environment, dbt_executable
 from ingest.errors import ExitCode
 
 ROOT = db.PROJECT_ROOT

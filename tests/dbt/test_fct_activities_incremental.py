@@ -15,9 +15,9 @@ from pathlib import Path
 from uuid import UUID
 
 import pytest
-from incremental_nights import Night, incremental_nights
 
-from ingest.build import BuildResult
+from consulting_crm.dbt_runner import BuildResult
+from tests.dbt.incremental_nights import Night, incremental_nights
 
 A, B = UUID("00000000-0000-0000-0000-00000000000a"), UUID("00000000-0000-0000-0000-00000000000b")
 CONTACT = "00000000-0000-0000-0000-0000000000c1"

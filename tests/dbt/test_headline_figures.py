@@ -19,7 +19,7 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
-from ingest.build import BuildResult
+from consulting_crm.dbt_runner import BuildResult
 from ingest.errors import ExitCode
 
 # Readable fixed keys: accounts ...a1-a6, contacts ...c1-c2, projects ...p1-p10 (as hex-ish digits).
@@ -398,7 +398,7 @@ def test_report_renders_every_chart_without_console_errors(built: str, tmp_path:
     import shutil
     import subprocess
 
-    from ingest.report import chart_ids, write_report
+    from consulting_crm.report import chart_ids, write_report
 
     with psycopg.connect(built) as conn:
         page = write_report(conn, tmp_path / "report.html")

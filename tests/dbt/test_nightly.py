@@ -12,9 +12,9 @@ from typing import Any
 import psycopg
 import pytest
 
-from ingest.cli import main
+from consulting_crm.cli import main
+from consulting_crm.nightly import NIGHTLY_LOCK
 from ingest.errors import ExitCode
-from ingest.nightly import NIGHTLY_LOCK
 
 pytestmark = pytest.mark.slow
 

@@ -14,9 +14,9 @@ from pathlib import Path
 from uuid import UUID
 
 import pytest
-from incremental_nights import Night, incremental_nights
 
-from ingest.build import BuildResult
+from consulting_crm.dbt_runner import BuildResult
+from tests.dbt.incremental_nights import Night, incremental_nights
 
 A, B = UUID("00000000-0000-0000-0000-00000000000a"), UUID("00000000-0000-0000-0000-00000000000b")
 P = {n: UUID(f"00000000-0000-0000-0000-0000000001{n:02d}") for n in range(1, 9)}

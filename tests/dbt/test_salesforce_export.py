@@ -19,16 +19,16 @@ import pytest
 from psycopg import errors, sql
 from psycopg.rows import dict_row
 
-from ingest.build import BuildResult
-from ingest.cli import main
-from ingest.errors import ExitCode
-from ingest.export_salesforce import (
+from consulting_crm.cli import main
+from consulting_crm.dbt_runner import BuildResult
+from consulting_crm.exports.salesforce import (
     csv_cell,
     export_file_names,
     guard_formula,
     needs_formula_guard,
     restore_formula,
 )
+from ingest.errors import ExitCode
 
 # --------------------------------------------------------------------------------------------
 # The formula guard, without a database

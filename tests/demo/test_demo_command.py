@@ -1,8 +1,8 @@
 """`crm demo` end to end: files -> importers -> database -> dbt -> figures and report.
 
-The expected figures come from the generator's own records (ingest.demo.figures), never from the
-database, so a mistake anywhere in the chain (a profile mapping a column wrongly, an importer
-dropping rows, a model miscounting) shows up as a difference here.
+The expected figures come from the generator's own records (tests.factories.demo_figures), never
+from the database, so a mistake anywhere in the chain (a profile mapping a column wrongly, an
+importer dropping rows, a model miscounting) shows up as a difference here.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
-from ingest.cli import main
-from ingest.demo.figures import headline_figures
-from ingest.demo.practice import generate_practice
+from consulting_crm.cli import main
+from consulting_crm.demo.practice import generate_practice
 from ingest.errors import ExitCode
+from tests.factories.demo_figures import headline_figures
 
 pytestmark = pytest.mark.slow
 

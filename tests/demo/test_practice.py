@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from ingest.demo.files import write_demo_files
-from ingest.demo.practice import DEMO_AS_OF, generate_practice
+from consulting_crm.demo.files import write_demo_files
+from consulting_crm.demo.practice import DEMO_AS_OF, generate_practice
 
 
 def _digests(directory: Path) -> dict[str, str]:

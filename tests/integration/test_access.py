@@ -13,8 +13,8 @@ import pytest
 from psycopg import conninfo as pg_conninfo
 from psycopg import errors
 
-from ingest import db
-from ingest.access import (
+from consulting_crm import database as db
+from consulting_crm.access import (
     SERVE_MARKER,
     create_reader,
     require_passwords_over_tcp,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import psycopg
 
-from ingest.diagram import read_model, to_mermaid, write_diagram
+from consulting_crm.diagram import read_model, to_mermaid, write_diagram
 
 ROOT = Path(__file__).resolve().parents[2]
 

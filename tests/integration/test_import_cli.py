@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import sys
 import types
 from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
 import pytest
-from spreadsheet_factory import DATA
 
+from consulting_crm.cli import main
+from ingest import dispatch
 from ingest.batches import BatchCounts
-from ingest.cli import main
 from ingest.results import FileResult
+from tests.factories.spreadsheets import DATA
 
 
 @pytest.fixture
@@ -94,7 +94,7 @@ def test_mail_exports_go_to_the_mail_importer_and_new_people_relink_mail(
     mail.is_mail_export = lambda path: path.suffix == ".mbox"  # type: ignore[attr-defined]
     mail.import_mail_file = import_mail_file  # type: ignore[attr-defined]
     mail.relink = lambda conn: calls.append(("relink", None))  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "ingest.mail", mail)
+    monkeypatch.setattr(dispatch, "mail", mail)
     mbox = tmp_path / "inbox.mbox"
     mbox.write_text("From x\n")
     code = main(

@@ -9,9 +9,9 @@ from typing import Any
 
 import psycopg
 import pytest
-from import_helpers import counts, run_import
 
 from ingest.load import Stager, _first_occurrences
+from tests.factories.imports import counts, run_import
 
 STORED = """
 insert into public.accounts (name, external_id) values ('Acme', 'acc-1');

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from import_helpers import counts, run_import
-from spreadsheet_factory import DATA
+
+from tests.factories.imports import counts, run_import
+from tests.factories.spreadsheets import DATA
 
 
 @pytest.fixture

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from import_helpers import counts, run_import, snapshot
-from spreadsheet_factory import DATA
 
 from ingest.spreadsheet import ImportOptions, import_spreadsheet
+from tests.factories.imports import counts, run_import, snapshot
+from tests.factories.spreadsheets import DATA
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -132,7 +132,7 @@ def test_kill_9_mid_copy_leaves_the_database_unchanged(
     env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
     env["DATABASE_URL"] = fresh_url
     process = subprocess.Popen(
-        [sys.executable, "-m", "ingest.cli", "import", str(path)],
+        [sys.executable, "-m", "consulting_crm.cli", "import", str(path)],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -376,7 +376,7 @@ def test_duplicate_people_in_one_file_keep_the_first(
 def test_an_xlsx_workbook_imports_end_to_end(fresh: psycopg.Connection, tmp_path: Path) -> None:
     import datetime as dt
 
-    from spreadsheet_factory import write_xlsx
+    from tests.factories.spreadsheets import write_xlsx
 
     path = write_xlsx(
         tmp_path / "leads.xlsx",

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from import_helpers import counts, run_import
+
+from tests.factories.imports import counts, run_import
 
 
 @pytest.fixture

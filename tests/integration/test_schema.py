@@ -8,7 +8,7 @@ import psycopg
 import pytest
 from psycopg import errors, sql
 
-from ingest import db
+from consulting_crm import database as db
 
 ACCOUNT = "00000000-0000-0000-0000-00000000000a"
 CONTACT = "00000000-0000-0000-0000-00000000000c"

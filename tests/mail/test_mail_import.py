@@ -8,10 +8,10 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from mail_fixtures import _PDF, _PNG, DATA, OWNERS
 
 from ingest.errors import CrmError
 from ingest.mail import import_mail_file, relink
+from tests.factories.mail_files import _PDF, _PNG, DATA, OWNERS
 
 TAKEOUT = DATA / "takeout" / "Mail" / "All mail Including Spam and Trash.mbox"
 THUNDERBIRD = DATA / "thunderbird" / "Inbox"
@@ -502,7 +502,7 @@ def test_crm_relink_command(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from ingest.cli import main
+    from consulting_crm.cli import main
 
     conninfo = make_database()
     with psycopg.connect(conninfo) as connection:

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from mail_fixtures import OWNERS
 
 from ingest.mail import import_mail_file, load
-from ingest.mail.synthetic import write_mailbox
+from tests.factories.mail_files import OWNERS
+from tests.factories.mailbox import write_mailbox
 
 
 def _peak_bytes(conn: psycopg.Connection, path: Path) -> int:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from mail_fixtures import DATA, all_files
 
 from ingest.mail import is_mail_export
 from ingest.mail.sources import iter_messages, recognise
+from tests.factories.mail_files import DATA, all_files
 
 
 def test_checked_in_fixtures_match_their_builder() -> None:

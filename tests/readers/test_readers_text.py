@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from spreadsheet_factory import DATA, write_encoded
 
 from ingest.errors import CrmError, ExitCode
 from ingest.readers import normalise_header, open_table
+from tests.factories.spreadsheets import DATA, write_encoded
 
 
 def rows_of(path: Path) -> list[tuple[int, list[str]]]:

@@ -6,10 +6,10 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from spreadsheet_factory import write_xlsx
 
 from ingest.errors import CrmError
 from ingest.readers import open_table
+from tests.factories.spreadsheets import write_xlsx
 
 
 def data_rows(path: Path, sheet: str | None = None) -> list[list[str]]:

@@ -3,7 +3,7 @@
 The files are checked in so they can be read like any export; this module is how they were made
 (some need exact bytes: CRLF line ends, cp1252 text, base64 attachments), and a test checks that
 the checked-in files still equal what it writes. Regenerate with
-``.venv/bin/python tests/mail/mail_fixtures.py``.
+``.venv/bin/python -m tests.factories.mail_files``.
 
 The people: Maria Kessler (the consultant: maria@kessler-consulting.de and m.kessler@gmail.com),
 Jonas Weber (a contact at Nordlicht Logistik, nordlicht-logistik.de), Anna Keller (at Alpenbau,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from ingest.demo.practice import Practice, Project
+from consulting_crm.demo.practice import Practice, Project
 
 STAGE_PROBABILITY = {
     "qualification": Decimal("0.10"),

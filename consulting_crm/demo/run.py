@@ -4,7 +4,7 @@ Every step is the real thing a user does, in the order they would do it: apply t
 exports a consultant has (generated, seeded), import them through the importers, build the dbt
 project, read the marts, write the report. Nothing writes tables directly, so the demo exercises the
 whole product and its figures can be checked against the generator's own arithmetic
-(:mod:`ingest.demo.figures`).
+(:mod:`tests.factories.demo_figures`).
 
 Running it again is safe: the same seed writes the same bytes, the importers skip files whose
 SHA-256 they have loaded before, and the build recomputes the same tables.
@@ -25,14 +25,14 @@ import psycopg
 from rich.console import Console
 from rich.table import Table
 
-from ingest import db
-from ingest.build import BuildResult, run_build, tally_run_results
-from ingest.demo.files import DemoFiles, write_demo_files
-from ingest.demo.practice import DEMO_AS_OF, OWNER_EMAILS, generate_practice
+from consulting_crm import database as db
+from consulting_crm.cli.imports import import_with_progress, print_summary
+from consulting_crm.dbt_runner import BuildResult, run_build, tally_run_results
+from consulting_crm.demo.files import DemoFiles, write_demo_files
+from consulting_crm.demo.practice import DEMO_AS_OF, OWNER_EMAILS, generate_practice
+from consulting_crm.report import ReportData, load_report_data, render_html
 from ingest.errors import CrmError, ExitCode
-from ingest.import_cli import import_with_progress, print_summary
-from ingest.imports import ImportOptions, MailOptions
-from ingest.report import ReportData, load_report_data, render_html
+from ingest.options import ImportOptions, MailOptions
 from ingest.results import FileResult
 
 REPORT_NAME = "crm-report.html"

@@ -15,7 +15,7 @@ from pathlib import Path
 from openpyxl import Workbook
 from openpyxl.utils.datetime import CALENDAR_MAC_1904
 
-DATA = Path(__file__).resolve().parent / "data" / "spreadsheets"
+DATA = Path(__file__).resolve().parent.parent / "data" / "spreadsheets"
 
 Cell = str | int | float | bool | dt.date | dt.datetime | None
 

@@ -1,6 +1,7 @@
 """`crm export`: write the CRM out in another system's load format (today: Salesforce).
 
-A thin layer over :mod:`ingest.export_salesforce`: connect, export, print one summary table.
+A thin layer over :mod:`consulting_crm.exports.salesforce`: connect, export, print one summary
+table.
 """
 
 from __future__ import annotations
@@ -10,10 +11,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from ingest import db
+from consulting_crm import database as db
+from consulting_crm.cli.output import console
 from ingest.errors import CrmError
 
 EXPORT_EXIT_CODES = (
@@ -21,7 +22,6 @@ EXPORT_EXIT_CODES = (
     "date, a folder that cannot be written); 6 the salesforce models did not build."
 )
 
-console = Console()
 
 # The dbt selector of the models this export reads (a plain `crm build` leaves them out).
 SALESFORCE_MODELS = "path:models/marts/salesforce"
@@ -63,7 +63,7 @@ def export_salesforce_command(
     the CRM as it is now. Upsert the files on Crm_Id__c, in the order of their number; see
     docs/salesforce-mapping.md.
     """
-    from ingest.export_salesforce import export_salesforce
+    from consulting_crm.exports.salesforce import export_salesforce
 
     since_date = _parse_since(since) if since is not None else None
     target = db.resolve_target()
@@ -104,7 +104,7 @@ def build_salesforce_models() -> None:
     """Build only the Salesforce-shaped models and their tests (they read the sources directly)."""
     import tempfile
 
-    from ingest.build import run_build
+    from consulting_crm.dbt_runner import run_build
     from ingest.errors import ExitCode
 
     with tempfile.TemporaryDirectory(prefix="crm-export-") as work:

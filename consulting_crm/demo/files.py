@@ -21,7 +21,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 from pathlib import Path
 
-from ingest.demo.practice import OWNER_EMAILS, Practice
+from consulting_crm.demo.practice import OWNER_EMAILS, Practice
 
 # Rows deliberately broken in the demo files, and why. The importers must reject exactly these.
 BAD_HUBSPOT_EMAILS = ("maria.rossi@", "jonas at fontaine-analytics.example")

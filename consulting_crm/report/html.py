@@ -1,169 +1,27 @@
-"""`crm report`: one self-contained HTML page built from the analytics models.
+"""The report page as HTML: headline tiles, inline SVG charts, the client-health table.
 
-It reads only schema ``analytics`` (what Power BI reads too), so the page and the dashboards always
-agree. No scripts or fonts are fetched: the charts are inline SVG drawn here, and the styles are
-inline CSS, so the file opens offline, in a mail attachment or printed.
+No scripts or fonts are fetched: the charts are inline SVG, and the styles are inline CSS, so the
+file opens offline, in a mail attachment or printed.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from decimal import Decimal
 from html import escape
-from pathlib import Path
 
-import psycopg
-from psycopg.rows import dict_row
-
-from ingest.errors import CrmError
-from ingest.report.charts import Bar, columns_with_line, compact_money, horizontal_bars
-
-CURRENCY_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "CHF": "CHF ", "SEK": "kr ", "DKK": "kr "}
-OPEN_STAGES = ("qualification", "proposal", "negotiation")
-BAND_ORDER = {"dormant": 0, "at_risk": 1, "healthy": 2}
-
-
-@dataclass
-class ReportData:
-    """Everything the page shows, read from the analytics models."""
-
-    as_of: dt.date
-    currency: str
-    headline: dict[str, object]
-    ttm: dict[str, object]
-    pipeline_by_stage: list[dict[str, object]] = field(default_factory=list)
-    revenue_by_month: list[tuple[dt.date, float]] = field(default_factory=list)
-    client_revenue_ttm: list[tuple[str, float]] = field(default_factory=list)
-    funnel_by_source: list[dict[str, object]] = field(default_factory=list)
-    client_health: list[dict[str, object]] = field(default_factory=list)
-
-    @property
-    def symbol(self) -> str:
-        return CURRENCY_SYMBOLS.get(self.currency, f"{self.currency} ")
-
-
-def _float(value: object) -> float:
-    if value is None:
-        return 0.0
-    if isinstance(value, Decimal | int | float):
-        return float(value)
-    raise TypeError(f"not a number: {value!r}")
-
-
-def _days_quiet(row: dict[str, object]) -> float:
-    """Days since the last activity; never-contacted clients count as the quietest."""
-    days = row.get("days_since_last_activity")
-    return 10.0**6 if days is None else _float(days)
-
-
-def load_report_data(conn: psycopg.Connection) -> ReportData:
-    """Read the figures from schema analytics; a clear error when it has not been built yet."""
-    exists = conn.execute("select to_regclass('analytics.pipeline_summary')").fetchone()
-    if not exists or exists[0] is None:
-        raise CrmError(
-            "the analytics models are not built in this database yet: run `crm build` first "
-            "(or `crm demo` for a database with example data)."
-        )
-    with conn.cursor(row_factory=dict_row) as cur:
-        headline = cur.execute("select * from analytics.pipeline_summary").fetchone() or {}
-        ttm = (
-            cur.execute(
-                "select * from analytics.revenue_concentration where period = 'TTM'"
-            ).fetchone()
-            or {}
-        )
-        currency_row = cur.execute(
-            "select currency_code, count(*) as n from analytics.fct_opportunities "
-            "group by currency_code order by n desc, currency_code limit 1"
-        ).fetchone()
-        stages = cur.execute(
-            """
-            select stage, count(*) as deals, coalesce(sum(amount), 0) as amount,
-                   coalesce(sum(weighted_amount), 0) as weighted
-            from analytics.fct_opportunities
-            where is_open
-            group by stage
-            """
-        ).fetchall()
-        months = cur.execute(
-            """
-            select revenue_month, sum(recognised_revenue) as revenue
-            from analytics.fct_revenue_monthly
-            where revenue_month > (date_trunc('month', %(as_of)s::date) - interval '24 months')
-              and revenue_month <= (date_trunc('month', %(as_of)s::date) + interval '6 months')
-            group by revenue_month
-            order by revenue_month
-            """,
-            {"as_of": headline.get("as_of_date")},
-        ).fetchall()
-        clients = cur.execute(
-            """
-            select coalesce(accounts.account_name, 'Unknown') as account_name,
-                   sum(revenue.recognised_revenue) as revenue
-            from analytics.fct_revenue_monthly as revenue
-            left join analytics.dim_accounts as accounts
-                on accounts.account_id = revenue.account_id
-            where revenue.revenue_month between %(start)s and %(end)s
-            group by 1
-            having sum(revenue.recognised_revenue) > 0
-            order by revenue desc, account_name
-            """,
-            {"start": ttm.get("period_start_month"), "end": ttm.get("period_end_month")},
-        ).fetchall()
-        funnel = cur.execute(
-            """
-            select lead_source_group, sum(leads_created) as created,
-                   sum(leads_contacted_or_later) as contacted,
-                   sum(leads_qualified_or_later) as qualified,
-                   sum(leads_converted) as converted
-            from analytics.lead_funnel
-            group by lead_source_group
-            order by created desc, lead_source_group
-            """
-        ).fetchall()
-        health = cur.execute("select * from analytics.client_health").fetchall()
-    by_stage = {row["stage"]: row for row in stages}
-    as_of = headline.get("as_of_date")
-    if not isinstance(as_of, dt.date):
-        raise CrmError("analytics.pipeline_summary is empty: run `crm build` again.")
-    health.sort(
-        key=lambda row: (
-            BAND_ORDER.get(str(row.get("health_band")), 9),
-            -_days_quiet(row),
-            str(row.get("account_name")),
-        )
-    )
-    return ReportData(
-        as_of=as_of,
-        currency=str(currency_row["currency_code"]) if currency_row else "EUR",
-        headline=dict(headline),
-        ttm=dict(ttm),
-        pipeline_by_stage=[
-            by_stage.get(stage, {"stage": stage, "deals": 0, "amount": 0, "weighted": 0})
-            for stage in OPEN_STAGES
-        ],
-        revenue_by_month=[(row["revenue_month"], _float(row["revenue"])) for row in months],
-        client_revenue_ttm=[(str(row["account_name"]), _float(row["revenue"])) for row in clients],
-        funnel_by_source=list(funnel),
-        client_health=health,
-    )
-
-
-# ---------------------------------------------------------------------------------------------
-# Rendering
-# ---------------------------------------------------------------------------------------------
+from consulting_crm.report.charts import Bar, columns_with_line, compact_money, horizontal_bars
+from consulting_crm.report.data import BAND_ORDER, ReportData, number
 
 
 def _money(value: object, symbol: str, *, decimals: int = 0) -> str:
     if value is None:
         return "–"
-    return f"{symbol}{_float(value):,.{decimals}f}"
+    return f"{symbol}{number(value):,.{decimals}f}"
 
 
 def _pct(value: object, decimals: int = 0) -> str:
-    return "–" if value is None else f"{_float(value):.{decimals}%}"
+    return "–" if value is None else f"{number(value):.{decimals}%}"
 
 
 def _tile(label: str, value: str, note: str = "") -> str:
@@ -187,10 +45,10 @@ def _health_rows(data: ReportData) -> str:
             f'<td><span class="band band-{escape(band)}">{escape(band.replace("_", " "))}'
             "</span></td>"
             f"<td>{escape(last_text)}</td>"
-            f'<td class="num">{"–" if days is None else f"{int(_float(days)):,}"}</td>'
-            f'<td class="num">{int(_float(row.get("activities_90d"))):,}</td>'
+            f'<td class="num">{"–" if days is None else f"{int(number(days)):,}"}</td>'
+            f'<td class="num">{int(number(row.get("activities_90d"))):,}</td>'
             f'<td class="num">{_money(row.get("open_pipeline_amount") or 0, data.symbol)}</td>'
-            f'<td class="num">{int(_float(row.get("active_project_count"))):,}</td>'
+            f'<td class="num">{int(number(row.get("active_project_count"))):,}</td>'
             f'<td class="num">{_money(row.get("revenue_ttm") or 0, data.symbol)}</td>'
             f'<td class="num">{_money(row.get("revenue_prior_ttm") or 0, data.symbol)}</td>'
             "</tr>"
@@ -228,7 +86,7 @@ def render_html(data: ReportData, *, title: str = "Consulting CRM") -> str:
             _tile(
                 "Pipeline velocity",
                 _money(headline.get("pipeline_velocity_per_day"), symbol) + "/day",
-                f"avg cycle {_float(headline.get('avg_sales_cycle_days_ttm')):.0f} days",
+                f"avg cycle {number(headline.get('avg_sales_cycle_days_ttm')):.0f} days",
             ),
             _tile(
                 "Revenue (TTM)",
@@ -242,7 +100,7 @@ def render_html(data: ReportData, *, title: str = "Consulting CRM") -> str:
             ),
             _tile(
                 "Concentration (HHI)",
-                f"{_float(ttm.get('hhi')):,.0f}",
+                f"{number(ttm.get('hhi')):,.0f}",
                 f"{ttm.get('clients_for_80pct') or '–'} clients make 80 % of revenue",
             ),
         ]
@@ -253,7 +111,7 @@ def render_html(data: ReportData, *, title: str = "Consulting CRM") -> str:
         [
             Bar(
                 str(row["stage"]).capitalize(),
-                (_float(row["amount"]), _float(row["weighted"])),
+                (number(row["amount"]), number(row["weighted"])),
                 note=f"{row['deals']} deals",
             )
             for row in data.pipeline_by_stage
@@ -303,10 +161,10 @@ def render_html(data: ReportData, *, title: str = "Consulting CRM") -> str:
             Bar(
                 str(row["lead_source_group"] or "Unknown"),
                 (
-                    _float(row["created"]),
-                    _float(row["contacted"]),
-                    _float(row["qualified"]),
-                    _float(row["converted"]),
+                    number(row["created"]),
+                    number(row["contacted"]),
+                    number(row["qualified"]),
+                    number(row["converted"]),
                 ),
             )
             for row in data.funnel_by_source
@@ -334,13 +192,6 @@ def render_html(data: ReportData, *, title: str = "Consulting CRM") -> str:
         dormant=band_counts.get("dormant", 0),
         health_rows=_health_rows(data),
     )
-
-
-def write_report(conn: psycopg.Connection, out: Path) -> Path:
-    data = load_report_data(conn)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render_html(data), encoding="utf-8")
-    return out
 
 
 def chart_ids() -> Sequence[str]:

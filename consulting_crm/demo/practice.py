@@ -1,9 +1,9 @@
 """A made-up consultancy, generated from a seed: the records behind the demo's export files.
 
-Everything here is plain data. ``ingest.demo.files`` writes it out in the shapes of the exports a
-consultant really has (HubSpot, LinkedIn, Excel, our template, Salesforce, Gmail Takeout), and
-``ingest.demo.figures`` computes the headline figures these records imply, independently of the
-database, so the demo can be checked end to end.
+Everything here is plain data. ``consulting_crm.demo.files`` writes it out in the shapes of the
+exports a consultant really has (HubSpot, LinkedIn, Excel, our template, Salesforce, Gmail
+Takeout), and the test suite's ``tests.factories.demo_figures`` computes the headline figures these
+records imply, independently of the database, so the demo can be checked end to end.
 """
 
 from __future__ import annotations

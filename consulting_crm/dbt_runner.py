@@ -31,7 +31,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingest import db
+from consulting_crm import database as db
 from ingest.errors import CrmError, ExitCode
 
 DBT_PROJECT_DIR = db.PROJECT_ROOT

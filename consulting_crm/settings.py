@@ -53,7 +53,7 @@ def config_path(environ: Mapping[str, str] = os.environ) -> Path:
     configured = environ.get("CRM_CONFIG")
     if configured:
         return Path(configured).expanduser()
-    from ingest.db import crm_home
+    from consulting_crm.database import crm_home
 
     return crm_home(environ) / "config.toml"
 

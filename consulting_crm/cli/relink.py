@@ -1,12 +1,9 @@
-"""The `crm relink` command; ingest/cli.py registers it with `app.command("relink")`."""
+"""The `crm relink` command (registered in :mod:`consulting_crm.cli`)."""
 
 from __future__ import annotations
 
-from rich.console import Console
-
-from ingest import db
-
-console = Console()
+from consulting_crm import database as db
+from consulting_crm.cli.output import console
 
 
 def relink_command() -> None:

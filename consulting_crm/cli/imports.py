@@ -18,18 +18,18 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from ingest import db
-from ingest.config import load_settings
-from ingest.errors import CrmError, ExitCode
-from ingest.imports import (
+from consulting_crm import database as db
+from consulting_crm.cli.output import console
+from consulting_crm.settings import load_settings
+from ingest.dispatch import (
     DATE_ORDERS,
     ENTITIES,
-    ImportOptions,
-    MailOptions,
     expand_paths,
     import_file,
     summary_exit_code,
 )
+from ingest.errors import CrmError, ExitCode
+from ingest.options import ImportOptions, MailOptions
 from ingest.results import FileResult
 
 IMPORT_EXIT_CODES = (
@@ -37,8 +37,6 @@ IMPORT_EXIT_CODES = (
     "rejected (see the reject report); 5 at least one file failed and loaded nothing; 3 a problem "
     "you can fix before anything is imported (a missing file, no database)."
 )
-
-console = Console()
 
 
 def write_template(entity: str, out: Path | None) -> Path:

@@ -8,16 +8,14 @@ unmatched mail relinked after people or companies arrive.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
-from types import ModuleType
 
 import psycopg
 
+from ingest import mail
 from ingest.errors import CrmError, ExitCode
+from ingest.options import ImportOptions, MailOptions
 from ingest.readers import REPORT_SUFFIX, SPREADSHEET_SUFFIXES
 from ingest.results import FileResult
 
@@ -26,68 +24,32 @@ ENTITIES = ("leads", "accounts", "contacts", "projects", "activities")
 DATE_ORDERS = ("DMY", "MDY", "YMD")
 
 
-@dataclass
-class ImportOptions:
-    """The choices of one run that apply to every spreadsheet in it (see `crm import --help`)."""
-
-    entity: str | None = None
-    profile: str = "auto"
-    date_format: str | None = None
-    sheet: str | None = None
-    dry_run: bool = False
-    strict: bool = False
-    force: bool = False
-    report_dir: Path | None = None  # default: beside each file
-    rows_per_chunk: int = 20_000
-
-
-@dataclass(frozen=True)
-class MailOptions:
-    """The choices that apply to every mail export of a run."""
-
-    owner_emails: Sequence[str] = field(default_factory=tuple)
-    create_leads: bool = False
-    since: date | None = None
-    store_bodies: bool = True
-
-
-def mail_module() -> ModuleType | None:
-    """The mail importer, when it is installed (it is a separate part of the project)."""
-    try:
-        return importlib.import_module("ingest.mail")
-    except ImportError:
-        return None
-
-
-def is_mail(path: Path, mail: ModuleType | None = None) -> bool:
+def is_mail(path: Path) -> bool:
     """Whether ``path`` is a mail export (an mbox, an .eml, a folder of them)."""
-    mail = mail or mail_module()
-    check = getattr(mail, "is_mail_export", None) if mail else None
-    return bool(check(path)) if check else False
+    return mail.is_mail_export(path)
 
 
-def expand_paths(paths: Sequence[Path], mail: ModuleType | None = None) -> list[Path]:
+def expand_paths(paths: Sequence[Path]) -> list[Path]:
     """Files to import, in order: folders become their files (sorted), hidden files and our own
     reject reports skipped; a folder that is a mail export (a Maildir, a folder of .eml) stays
     whole."""
-    mail = mail or mail_module()
     result: list[Path] = []
     for path in paths:
         if not path.exists():
             raise CrmError(f"{path}: no such file or folder. Check the path and try again.")
-        if path.is_dir() and not is_mail(path, mail):
-            result.extend(_files_in(path, mail))
+        if path.is_dir() and not is_mail(path):
+            result.extend(_files_in(path))
         else:
             result.append(path)
     return result
 
 
-def _files_in(folder: Path, mail: ModuleType | None) -> Iterator[Path]:
+def _files_in(folder: Path) -> Iterator[Path]:
     for entry in sorted(folder.iterdir(), key=lambda item: item.name):
         if entry.name.startswith(".") or entry.name.endswith(REPORT_SUFFIX):
             continue
-        if entry.is_dir() and not is_mail(entry, mail):
-            yield from _files_in(entry, mail)
+        if entry.is_dir() and not is_mail(entry):
+            yield from _files_in(entry)
         else:
             yield entry
 
@@ -106,10 +68,8 @@ def import_file(
     problems the user must fix before anything can be imported (no owner address for mail, say)
     raise :class:`CrmError`.
     """
-    mail = mail_module()
-    if is_mail(path, mail):
-        assert mail is not None
-        return mail.import_mail_file(  # type: ignore[no-any-return]
+    if is_mail(path):
+        return mail.import_mail_file(
             conn,
             path,
             owner_emails=list(mail_options.owner_emails),
@@ -124,7 +84,7 @@ def import_file(
         from ingest.spreadsheet import import_spreadsheet
 
         result = import_spreadsheet(conn, path, spreadsheet, progress=progress)  # type: ignore[arg-type]
-        relink_after(conn, result, mail)
+        relink_after(conn, result)
         return result
     return FileResult(
         path=path,
@@ -135,13 +95,12 @@ def import_file(
     )
 
 
-def relink_after(conn: psycopg.Connection, result: FileResult, mail: ModuleType | None) -> None:
+def relink_after(conn: psycopg.Connection, result: FileResult) -> None:
     """Let unmatched mail find the people and companies a spreadsheet just added."""
-    relink = getattr(mail, "relink", None) if mail else None
-    if relink is None or result.status != "loaded" or not result.counts.inserted:
+    if result.status != "loaded" or not result.counts.inserted:
         return
     if result.entity in ("accounts", "contacts", "leads", "people"):
-        relink(conn)
+        mail.relink(conn)
 
 
 def summary_exit_code(results: Sequence[FileResult]) -> ExitCode:

@@ -34,11 +34,17 @@ import psycopg
 from rich.console import Console
 from rich.table import Table
 
-from ingest import db
-from ingest.build import BuildResult, run_build, run_source_freshness, tally_run_results
-from ingest.config import Settings, load_settings
+from consulting_crm import database as db
+from consulting_crm.dbt_runner import (
+    BuildResult,
+    run_build,
+    run_source_freshness,
+    tally_run_results,
+)
+from consulting_crm.settings import Settings, load_settings
+from ingest.dispatch import import_file, is_mail
 from ingest.errors import CrmError, ExitCode
-from ingest.imports import ImportOptions, MailOptions, import_file, is_mail
+from ingest.options import ImportOptions, MailOptions
 from ingest.readers import REPORT_SUFFIX
 from ingest.results import FileResult
 

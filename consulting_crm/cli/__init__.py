@@ -1,0 +1,60 @@
+"""The crm command: the one place where its commands are registered, in the order a newcomer
+meets them (``crm --help`` lists them so). Each command lives in a module of this package, as a
+thin layer over the application that prints tables and turns errors into one line and an exit
+code."""
+
+from __future__ import annotations
+
+import typer
+
+from consulting_crm.cli.build import CONTEXT_SETTINGS as BUILD_CONTEXT
+from consulting_crm.cli.build import build_command
+from consulting_crm.cli.database import db_app
+from consulting_crm.cli.demo import demo_command
+from consulting_crm.cli.exports import export_app
+from consulting_crm.cli.imports import import_command
+from consulting_crm.cli.nightly import CONTEXT_SETTINGS as NIGHTLY_CONTEXT
+from consulting_crm.cli.nightly import nightly_command
+from consulting_crm.cli.output import EXIT_CODES_HELP, err_console
+from consulting_crm.cli.relink import relink_command
+from consulting_crm.cli.report import report_command
+from consulting_crm.cli.settings import config_app
+from ingest.errors import CrmError, ExitCode
+
+app = typer.Typer(
+    name="crm",
+    help="Consulting CRM: a PostgreSQL system of record, importers and dbt analytics.\n\n"
+    + EXIT_CODES_HELP,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+# The first day: the demo, bringing files in, building and looking at the figures; then the
+# nightly run; then the groups (the database, settings, exports).
+app.command("demo")(demo_command)
+app.command("import", no_args_is_help=True)(import_command)
+app.command("relink")(relink_command)
+app.command("build", context_settings=BUILD_CONTEXT)(build_command)
+app.command("report")(report_command)
+app.command("nightly", context_settings=NIGHTLY_CONTEXT)(nightly_command)
+app.add_typer(db_app, name="db")
+app.add_typer(config_app, name="config")
+app.add_typer(export_app, name="export")
+
+COMMAND_ORDER = tuple(command.name for command in app.registered_commands)
+GROUP_ORDER = tuple(group.name for group in app.registered_groups)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the crm command: run the app and map user errors to one line and a code."""
+    try:
+        app(args=argv, prog_name="crm")
+    except CrmError as exc:
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        return int(exc.exit_code)
+    except SystemExit as exc:  # click ends every run this way, with the command's exit code
+        if exc.code is None:
+            return int(ExitCode.OK)
+        return exc.code if isinstance(exc.code, int) else int(ExitCode.BUG)
+    return int(ExitCode.OK)

@@ -1,0 +1,38 @@
+"""`crm demo`: the whole product on an invented consultancy's exports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from consulting_crm.cli.output import console
+from ingest.errors import ExitCode
+
+
+def demo_command(
+    out: Annotated[
+        Path, typer.Option(help="Folder for the generated exports and the report.")
+    ] = Path("demo"),
+    seed: Annotated[int, typer.Option(help="Seed of the invented practice.")] = 7,
+    scale: Annotated[
+        int, typer.Option(min=1, help="Multiply every volume (clients, people, mail) by N.")
+    ] = 1,
+    allow_existing: Annotated[
+        bool,
+        typer.Option(
+            "--allow-existing", help="Import into a database that already holds other data."
+        ),
+    ] = False,
+) -> None:
+    """From nothing to dashboards: schema, a consultancy's exports, import, build, figures, report.
+
+    Uses the embedded PostgreSQL unless DATABASE_URL (or PG*) is set. Safe to run again: the same
+    files are recognised and nothing changes.
+    """
+    from consulting_crm.demo.run import run_demo
+
+    run = run_demo(out, seed=seed, scale=scale, allow_existing=allow_existing, console=console)
+    if run.exit_code != ExitCode.OK:
+        raise typer.Exit(int(run.exit_code))

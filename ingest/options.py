@@ -1,0 +1,33 @@
+"""The choices of one import run, shared by the spreadsheet and mail importers and the commands."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+
+@dataclass
+class ImportOptions:
+    """The choices of one run that apply to every spreadsheet in it (see `crm import --help`)."""
+
+    entity: str | None = None
+    profile: str = "auto"
+    date_format: str | None = None
+    sheet: str | None = None
+    dry_run: bool = False
+    strict: bool = False
+    force: bool = False
+    report_dir: Path | None = None  # default: beside each file
+    rows_per_chunk: int = 20_000
+
+
+@dataclass(frozen=True)
+class MailOptions:
+    """The choices that apply to every mail export of a run."""
+
+    owner_emails: Sequence[str] = field(default_factory=tuple)
+    create_leads: bool = False
+    since: date | None = None
+    store_bodies: bool = True
