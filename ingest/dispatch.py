@@ -15,7 +15,7 @@ import psycopg
 
 from ingest import mail
 from ingest.errors import CrmError, ExitCode
-from ingest.options import ImportOptions, MailOptions
+from ingest.options import ImportOptions, MailOptions, Progress
 from ingest.readers import REPORT_SUFFIX, SPREADSHEET_SUFFIXES
 from ingest.results import FileResult
 
@@ -60,7 +60,7 @@ def import_file(
     spreadsheet: ImportOptions,
     mail_options: MailOptions,
     *,
-    progress: object | None = None,
+    progress: Progress | None = None,
 ) -> FileResult:
     """Import one file (spreadsheet or mail export) in its own transaction.
 
@@ -83,7 +83,7 @@ def import_file(
     if path.suffix.lower() in SPREADSHEET_SUFFIXES:
         from ingest.spreadsheet import import_spreadsheet
 
-        result = import_spreadsheet(conn, path, spreadsheet, progress=progress)  # type: ignore[arg-type]
+        result = import_spreadsheet(conn, path, spreadsheet, progress=progress)
         relink_after(conn, result)
         return result
     return FileResult(

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Protocol
 
 
 @dataclass
@@ -31,3 +32,10 @@ class MailOptions:
     create_leads: bool = False
     since: date | None = None
     store_bodies: bool = True
+
+
+class Progress(Protocol):
+    """Told how far an import is: ``done`` of ``total`` (bytes of a CSV, rows of a sheet or
+    messages of a mailbox; ``total`` 0 when unknown)."""
+
+    def __call__(self, done: int, total: int = 0) -> None: ...

@@ -141,7 +141,7 @@ def write_hubspot_contacts(practice: Practice, path: Path) -> None:
         "Lifecycle Stage", "Lead Status", "Create Date", "Last Activity Date",
         "Associated Company", "Job Title", "Company Name", "Country/Region", "Original Source",
     ]  # fmt: skip
-    rows: list[list[object]] = [header]
+    rows: list[list[object]] = [[*header]]
     for contact in practice.contacts:
         rows.append(
             [
@@ -233,7 +233,7 @@ def write_projects_csv(practice: Practice, path: Path) -> None:
         "Close Date", "Start Date", "End Date", "Delivery Status", "Lead Source",
         "Primary Contact Email", "Created At",
     ]  # fmt: skip
-    rows: list[list[object]] = [header]
+    rows: list[list[object]] = [[*header]]
     for project in practice.projects:
         rows.append(
             [
@@ -267,7 +267,7 @@ def write_salesforce_tasks(practice: Practice, path: Path) -> None:
         "Id", "WhoId", "WhatId", "Subject", "TaskSubtype", "ActivityDate", "Status", "Priority",
         "Description", "CompletedDateTime", "CreatedDate",
     ]  # fmt: skip
-    rows: list[list[object]] = [header]
+    rows: list[list[object]] = [[*header]]
     for task in practice.tasks:
         rows.append(
             [

@@ -26,10 +26,10 @@ from rich.console import Console
 from rich.table import Table
 
 from consulting_crm import database as db
-from consulting_crm.cli.imports import import_with_progress, print_summary
 from consulting_crm.dbt_runner import BuildResult, run_build, tally_run_results
 from consulting_crm.demo.files import DemoFiles, write_demo_files
 from consulting_crm.demo.practice import DEMO_AS_OF, OWNER_EMAILS, generate_practice
+from consulting_crm.importing import import_with_progress, print_summary
 from consulting_crm.report import ReportData, load_report_data, render_html
 from ingest.errors import CrmError, ExitCode
 from ingest.options import ImportOptions, MailOptions

@@ -53,11 +53,11 @@ def _patch_cached_values(path: Path, cached: dict[str, str]) -> None:
     name = "xl/worksheets/sheet1.xml"
     xml = entries[name].decode()
     for ref, value in cached.items():
-        xml = re.sub(
-            rf'(<c r="{ref}"[^>]*>)<f>([^<]*)</f><v\s*/>',
-            lambda match, value=value: f"{match.group(1)}<f>{match.group(2)}</f><v>{value}</v>",
-            xml,
-        )
+
+        def with_value(match: re.Match[str], value: str = value) -> str:
+            return f"{match.group(1)}<f>{match.group(2)}</f><v>{value}</v>"
+
+        xml = re.sub(rf'(<c r="{ref}"[^>]*>)<f>([^<]*)</f><v\s*/>', with_value, xml)
     entries[name] = xml.encode()
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
         for entry, content in entries.items():

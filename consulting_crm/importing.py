@@ -1,0 +1,95 @@
+"""Importing as a person sees it: a progress bar per file, then one summary table.
+
+``crm import`` and ``crm demo`` both import this way; the files themselves go through
+:func:`ingest.dispatch.import_file`, as in ``crm nightly``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import psycopg
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from ingest.dispatch import import_file
+from ingest.options import ImportOptions, MailOptions
+from ingest.results import FileResult
+
+
+def import_with_progress(
+    conn: psycopg.Connection,
+    files: Sequence[Path],
+    spreadsheet: ImportOptions,
+    mail_options: MailOptions,
+    *,
+    console: Console,
+) -> list[FileResult]:
+    """Import ``files`` one after another, each with a progress bar that goes away when done."""
+    results: list[FileResult] = []
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        for path in files:
+            task = bar.add_task(path.name, total=None)
+
+            def report(done: int, total: int = 0, task: TaskID = task) -> None:
+                bar.update(task, completed=done, total=total or None)
+
+            result = import_file(conn, path, spreadsheet, mail_options, progress=report)
+            bar.remove_task(task)
+            results.append(result)
+    return results
+
+
+def print_summary(results: Sequence[FileResult], *, console: Console) -> None:
+    """One table for the run (numbers never wrap), then each file's notes.
+
+    On a narrow terminal the profile column is left out: the notes under the table name it.
+    """
+    wide = console.width >= 110
+    table = Table(title="Import summary")
+    table.add_column("file", overflow="fold", min_width=min(24, max(12, console.width - 66)))
+    if wide:
+        table.add_column("profile", overflow="fold")
+    table.add_column("status", no_wrap=True)
+    for name in ("new", "updated", "same", "rejected", "secs"):
+        table.add_column(name, justify="right", no_wrap=True)
+    for result in results:
+        status = result.status.replace("_", " ")
+        style = {"failed": "red", "skipped": "yellow", "dry run": "cyan"}.get(status, "green")
+        counts = result.counts
+        cells = [result.path.name]
+        if wide:
+            cells.append(result.profile or result.kind)
+        cells += [
+            f"[{style}]{status}[/]",
+            f"{counts.inserted:,}",
+            f"{counts.updated:,}",
+            f"{counts.unchanged:,}",
+            f"{counts.rejected:,}",
+            f"{result.seconds:.2f}",
+        ]
+        table.add_row(*cells)
+    console.print(table)
+    for result in results:
+        if result.message:
+            note = result.message
+            if not note.startswith(result.path.name):
+                note = f"{result.path.name}: {note}"
+            console.print(note, highlight=False, markup=False)
+        if result.reject_report is not None:
+            console.print(
+                f"{result.path.name}: rejected rows are listed in {result.reject_report}",
+                highlight=False,
+                markup=False,
+            )
+    if any(result.status == "dry_run" for result in results):
+        console.print("Dry run: nothing was written.")
