@@ -30,8 +30,8 @@ from ingest.batches import (
     record_rejections,
 )
 from ingest.errors import CrmError
+from ingest.mail.body import BODY_MAX_CHARS
 from ingest.mail.parse import (
-    BODY_MAX_CHARS,
     FREE_MAIL_DOMAINS,
     MAX_MESSAGE_BYTES,
     MessageRejected,
