@@ -10,7 +10,6 @@ through ``email.policy.default``, which raises on malformed headers (``To: (c):`
 
 from __future__ import annotations
 
-import binascii
 import hashlib
 import re
 from collections.abc import Sequence
@@ -21,7 +20,6 @@ from ingest.mail.body import BODY_MAX_CHARS, readable_text, trim_body
 from ingest.mail.headers import (
     add_flag,
     collapse_whitespace,
-    decode_text,
     decode_words,
     first_header,
     message_ids,
@@ -32,12 +30,11 @@ from ingest.mail.headers import (
     parse_headers,
     split_head,
     split_labels,
-    split_params,
 )
+from ingest.mail.mime import Attachment, collect_parts
 
 # Documented limit (docs/importing.md, "Mail exports"): huge messages are skipped.
 MAX_MESSAGE_BYTES = 50 * 1024 * 1024
-MAX_MIME_DEPTH = 12
 MAX_MESSAGE_ID_CHARS = 500
 
 FREE_MAIL_DOMAINS = frozenset(
@@ -128,13 +125,6 @@ class MessageRejected(Exception):
         self.reason_code = reason_code
 
 
-@dataclass(frozen=True)
-class Attachment:
-    name: str | None
-    content_type: str
-    size_bytes: int
-
-
 @dataclass
 class ParsedMessage:
     """What one message says, decoded; direction and counterparts need the owners (classify)."""
@@ -207,115 +197,6 @@ def classify(message: ParsedMessage, owners: Owners) -> Classified:
 
 
 # ---------------------------------------------------------------------------------------------
-# MIME
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclass
-class _Bodies:
-    plain: list[str] = field(default_factory=list)
-    html: list[str] = field(default_factory=list)
-    attachments: list[Attachment] = field(default_factory=list)
-
-
-def _transfer_decode(body: bytes, encoding: str, flags: list[str]) -> bytes:
-    if encoding == "base64":
-        try:
-            return binascii.a2b_base64(body)
-        except binascii.Error:
-            compact = re.sub(rb"[^A-Za-z0-9+/]", b"", body)
-            add_flag(flags, "bad_base64")
-            return binascii.a2b_base64(compact[: len(compact) - len(compact) % 4])
-    if encoding == "quoted-printable":
-        return binascii.a2b_qp(body)
-    return body
-
-
-def _decoded_size(body: bytes, encoding: str) -> int:
-    if encoding == "base64":
-        compact = body.translate(None, b" \t\r\n")
-        return max(0, len(compact) * 3 // 4 - compact[-2:].count(b"="))
-    if encoding == "quoted-printable":
-        return len(binascii.a2b_qp(body))
-    return len(body)
-
-
-def _walk(
-    headers: dict[str, list[str]], body: bytes, into: _Bodies, flags: list[str], depth: int
-) -> None:
-    content_type, type_params = split_params(first_header(headers, "content-type") or "text/plain")
-    if "/" not in content_type:
-        content_type = "text/plain"
-    disposition, disposition_params = split_params(
-        first_header(headers, "content-disposition") or ""
-    )
-    encoding = (first_header(headers, "content-transfer-encoding") or "7bit").strip().lower()
-    if content_type.startswith("multipart/"):
-        boundary = type_params.get("boundary")
-        if not boundary or depth >= MAX_MIME_DEPTH:
-            add_flag(flags, "multipart_without_boundary")
-            content_type = "text/plain"
-        else:
-            parts = _split_multipart(body, boundary.encode("utf-8", "replace"))
-            if parts is None:
-                add_flag(flags, "missing_mime_boundary")
-                content_type = "text/plain"
-            else:
-                for part in parts:
-                    head, part_body = split_head(part)
-                    part_headers = parse_headers(head, flags) if head else {}
-                    _walk(part_headers, part_body, into, flags, depth + 1)
-                return
-    name = disposition_params.get("filename") or type_params.get("name")
-    if name:
-        name = collapse_whitespace(decode_words(name, flags))
-    is_text = content_type in ("text/plain", "text/html")
-    if is_text and disposition != "attachment" and not name:
-        text = decode_text(
-            _transfer_decode(body, encoding, flags), type_params.get("charset"), flags
-        )
-        (into.plain if content_type == "text/plain" else into.html).append(text)
-        return
-    into.attachments.append(Attachment(name, content_type, _decoded_size(body, encoding)))
-
-
-def _split_multipart(body: bytes, boundary: bytes) -> list[bytes] | None:
-    """The parts between ``--boundary`` lines (found with bytes.find: no regex per message)."""
-    delimiter = b"--" + boundary
-    parts: list[bytes] = []
-    start: int | None = None
-    position = 0
-    while True:
-        found = body.find(delimiter, position)
-        if found < 0:
-            break
-        position = found + len(delimiter)
-        if found and body[found - 1 : found] != b"\n":
-            continue  # not at the start of a line
-        line_end = body.find(b"\n", position)
-        rest = body[position : line_end if line_end >= 0 else len(body)]
-        is_close = rest.startswith(b"--")
-        if rest.rstrip(b" \t\r") not in (b"", b"--") and not is_close:
-            continue  # a longer boundary that merely starts with this one
-        if start is not None:
-            end = found
-            # The line break before a delimiter belongs to the delimiter.
-            if body[end - 2 : end] == b"\r\n":
-                end -= 2
-            elif body[end - 1 : end] == b"\n":
-                end -= 1
-            parts.append(body[start:end])
-        if is_close:
-            return parts
-        start = line_end + 1 if line_end >= 0 else len(body)
-        position = start
-    if start is None:
-        return None
-    parts.append(body[start:])  # no closing delimiter: keep what is there
-    return parts
-
-
-# ---------------------------------------------------------------------------------------------
 # One message
 # ---------------------------------------------------------------------------------------------
 
@@ -378,9 +259,8 @@ def parse_message(
         collapse_whitespace(decode_words(subject_raw, flags)) if subject_raw is not None else None
     )
 
-    bodies = _Bodies()
-    _walk(headers, body, bodies, flags, 0)
-    full_text = readable_text(bodies.plain, bodies.html)
+    parts = collect_parts(headers, body, flags)
+    full_text = readable_text(parts.plain, parts.html)
     stored_body, truncated = trim_body(full_text, body_limit) if store_body else (None, False)
 
     thread_id = (first_header(headers, "x-gm-thrid") or "").strip()
@@ -406,7 +286,7 @@ def parse_message(
         from_address or "",
         subject or "",
         _MBOXO_ESCAPED.sub(r"\1", full_text) if ">From " in full_text else full_text,
-        "|".join(f"{a.name}:{a.content_type}:{a.size_bytes}" for a in bodies.attachments),
+        "|".join(f"{a.name}:{a.content_type}:{a.size_bytes}" for a in parts.attachments),
     ):
         content.update(part.encode("utf-8", "surrogatepass"))
         content.update(b"\x1f")
@@ -438,12 +318,12 @@ def parse_message(
         subject=subject,
         body=stored_body,
         body_truncated=truncated,
-        body_is_html=not bodies.plain and bool(bodies.html),
+        body_is_html=not parts.plain and bool(parts.html),
         thread_key=thread_key,
         thread_key_source=thread_source,
         in_reply_to=in_reply_to_ids[0] if in_reply_to_ids else None,
         labels=labels,
-        attachments=bodies.attachments,
+        attachments=parts.attachments,
         is_automated=is_automated,
         flags=flags,
     )
