@@ -31,15 +31,12 @@ from ingest.batches import (
 )
 from ingest.errors import CrmError
 from ingest.mail.body import BODY_MAX_CHARS
-from ingest.mail.parse import (
+from ingest.mail.parse import MAX_MESSAGE_BYTES, MessageRejected, ParsedMessage, parse_message
+from ingest.mail.people import (
     FREE_MAIL_DOMAINS,
-    MAX_MESSAGE_BYTES,
-    MessageRejected,
     Owners,
-    ParsedMessage,
     classify,
     company_from_domain,
-    parse_message,
     split_person_name,
 )
 from ingest.mail.sources import MailExport, RawMessage, export_sha256, iter_messages, recognise

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -37,47 +36,6 @@ from ingest.mail.mime import Attachment, collect_parts
 MAX_MESSAGE_BYTES = 50 * 1024 * 1024
 MAX_MESSAGE_ID_CHARS = 500
 
-FREE_MAIL_DOMAINS = frozenset(
-    {
-        "aol.com",
-        "fastmail.com",
-        "gmail.com",
-        "gmx.at",
-        "gmx.ch",
-        "gmx.de",
-        "gmx.net",
-        "googlemail.com",
-        "hey.com",
-        "hotmail.co.uk",
-        "hotmail.com",
-        "hotmail.de",
-        "hotmail.fr",
-        "icloud.com",
-        "live.com",
-        "mac.com",
-        "mail.com",
-        "mail.ru",
-        "me.com",
-        "msn.com",
-        "outlook.com",
-        "outlook.de",
-        "pm.me",
-        "posteo.de",
-        "proton.me",
-        "protonmail.com",
-        "qq.com",
-        "t-online.de",
-        "tutanota.com",
-        "web.de",
-        "yahoo.co.uk",
-        "yahoo.com",
-        "yahoo.de",
-        "yahoo.fr",
-        "yandex.com",
-        "yandex.ru",
-        "zoho.com",
-    }
-)
 
 # Headers that an export tool adds or rewrites; left out of the byte hash of a message without
 # Message-ID so the same message from two exports (or two Takeout labels) hashes the same.
@@ -150,50 +108,6 @@ class ParsedMessage:
     attachments: list[Attachment]
     is_automated: bool
     flags: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class Owners:
-    """The user's own addresses (and ``@domain`` entries for a whole firm), lower-cased."""
-
-    addresses: frozenset[str]
-    domains: frozenset[str]
-
-    @classmethod
-    def of(cls, entries: Sequence[str]) -> Owners:
-        cleaned = [entry.strip().lower() for entry in entries if entry.strip()]
-        return cls(
-            addresses=frozenset(entry for entry in cleaned if not entry.startswith("@")),
-            domains=frozenset(entry[1:] for entry in cleaned if entry.startswith("@")),
-        )
-
-    def __contains__(self, address: object) -> bool:
-        if not isinstance(address, str):
-            return False
-        return address in self.addresses or address.rpartition("@")[2] in self.domains
-
-
-@dataclass(frozen=True)
-class Classified:
-    direction: str  # 'inbound' or 'outbound'
-    counterparts: list[str]  # non-owner addresses, the ones that decide the link, in order
-    is_internal: bool
-
-
-def classify(message: ParsedMessage, owners: Owners) -> Classified:
-    """Direction from the sender; counterparts are the other party's addresses, sender first."""
-    outbound = message.from_address is not None and message.from_address in owners
-    ordered = [] if outbound else [message.from_address] if message.from_address else []
-    ordered += message.to_addresses + message.cc_addresses + message.bcc_addresses
-    counterparts: list[str] = []
-    for address in ordered:
-        if address not in owners and address not in counterparts:
-            counterparts.append(address)
-    return Classified(
-        direction="outbound" if outbound else "inbound",
-        counterparts=counterparts,
-        is_internal=not counterparts,
-    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -342,31 +256,3 @@ def _bytes_sha256(head: bytes, body: bytes) -> str:
     # An mboxo writer may have turned a body line `From ` into `>From `; hash both alike.
     digest.update((b"\n" + body).replace(b"\r\n", b"\n").replace(b"\n>From ", b"\nFrom "))
     return digest.hexdigest()
-
-
-def company_from_domain(domain: str) -> str:
-    """`acme-consulting.co.uk` → `Acme Consulting`: the name a lead's company starts with."""
-    labels = [label for label in domain.lower().split(".") if label]
-    if len(labels) >= 3 and labels[-2] in ("co", "com", "org", "net", "ac", "gov", "edu"):
-        name = labels[-3]
-    elif len(labels) >= 2:
-        name = labels[-2]
-    else:
-        name = labels[0] if labels else domain
-    return " ".join(word.capitalize() for word in re.split(r"[-_]+", name) if word) or domain
-
-
-def split_person_name(display: str | None) -> tuple[str | None, str | None]:
-    """`Doe, Jane` or `Jane Doe` → (first, last)."""
-    if not display:
-        return None, None
-    display = display.strip().strip("'\"").strip()
-    if not display or "@" in display:
-        return None, None
-    if "," in display:
-        last, _, first = display.partition(",")
-        return first.strip() or None, last.strip() or None
-    parts = display.split()
-    if len(parts) == 1:
-        return None, parts[0]
-    return " ".join(parts[:-1]), parts[-1]
