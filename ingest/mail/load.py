@@ -31,7 +31,7 @@ from ingest.batches import (
 )
 from ingest.errors import CrmError
 from ingest.mail.body import BODY_MAX_CHARS
-from ingest.mail.parse import MAX_MESSAGE_BYTES, MessageRejected, ParsedMessage, parse_message
+from ingest.mail.message import MAX_MESSAGE_BYTES, MessageRejected, ParsedMessage, parse_message
 from ingest.mail.people import (
     FREE_MAIL_DOMAINS,
     Owners,

@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ingest.mail.parse import ParsedMessage
+from ingest.mail.message import ParsedMessage
 
 __all__ = [
     "FREE_MAIL_DOMAINS",

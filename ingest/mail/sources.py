@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingest.mail.parse import MAX_MESSAGE_BYTES
+from ingest.mail.message import MAX_MESSAGE_BYTES
 
 FROM_LINE = re.compile(
     rb"^From \S+ +(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) +"

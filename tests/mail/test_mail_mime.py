@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ingest.mail.parse import parse_message
+from ingest.mail.message import parse_message
 
 
 def test_multipart_without_closing_boundary_keeps_what_is_there() -> None:

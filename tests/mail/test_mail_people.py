@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ingest.mail.parse import parse_message
+from ingest.mail.message import parse_message
 from ingest.mail.people import Owners, classify, company_from_domain, split_person_name
 
 

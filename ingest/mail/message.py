@@ -1,11 +1,14 @@
-"""Turn the bytes of one message into the facts we store: no psycopg here, no whole-file reads.
+"""One message's bytes become the facts we store: a ParsedMessage, or MessageRejected.
 
-Speed and robustness come from decoding only what we keep. The header block is split and unfolded
-by hand (as ``policy.compat32`` would, without building a ``Message``), MIME parts are found by
-searching for their boundaries in the bytes, and only the text parts that become the body are
-transfer-decoded and charset-decoded. Attachments are measured, never decoded. Nothing here goes
-through ``email.policy.default``, which raises on malformed headers (``To: (c):``,
-``Content-Type: text/plain; name*``) and is several times slower.
+This ties the pieces together — the header block (:mod:`ingest.mail.headers`), the MIME parts
+(:mod:`ingest.mail.mime`) and the body text (:mod:`ingest.mail.body`) — and decides what needs the
+whole message: the date and its fallbacks, the thread key, the labels, the content fingerprint and
+message key that de-duplicate across exports, and whether the mail is automated. Direction and
+counterparts depend on whose mailbox it is: :mod:`ingest.mail.people`.
+
+Speed and robustness come from decoding only what we keep; nothing here goes through
+``email.policy.default``, which raises on malformed headers and is several times slower. No
+psycopg here, no whole-file reads.
 """
 
 from __future__ import annotations
@@ -32,10 +35,11 @@ from ingest.mail.headers import (
 )
 from ingest.mail.mime import Attachment, collect_parts
 
+__all__ = ["MAX_MESSAGE_BYTES", "MessageRejected", "ParsedMessage", "parse_message"]
+
 # Documented limit (docs/importing.md, "Mail exports"): huge messages are skipped.
 MAX_MESSAGE_BYTES = 50 * 1024 * 1024
 MAX_MESSAGE_ID_CHARS = 500
-
 
 # Headers that an export tool adds or rewrites; left out of the byte hash of a message without
 # Message-ID so the same message from two exports (or two Takeout labels) hashes the same.
@@ -55,6 +59,7 @@ EXPORT_HEADERS = frozenset(
     }
 )
 
+# Senders that are machines (as is mail with List-Id or Precedence: bulk); never made a lead.
 AUTOMATED_LOCAL_PARTS = frozenset(
     {
         "bounce",
@@ -70,7 +75,6 @@ AUTOMATED_LOCAL_PARTS = frozenset(
         "postmaster",
     }
 )
-
 
 _MBOXO_ESCAPED = re.compile(r"(?m)^>(>*From )")
 
@@ -108,11 +112,6 @@ class ParsedMessage:
     attachments: list[Attachment]
     is_automated: bool
     flags: list[str] = field(default_factory=list)
-
-
-# ---------------------------------------------------------------------------------------------
-# One message
-# ---------------------------------------------------------------------------------------------
 
 
 def parse_message(

@@ -1,4 +1,4 @@
-"""Parsing one message: headers, charsets, labels, dates, MIME, bodies (no database)."""
+"""One message as a whole: rejection, date fallbacks, fingerprint, automated mail (no database)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from ingest.mail.parse import MessageRejected, parse_message
+from ingest.mail.message import MessageRejected, parse_message
 
 
 def test_message_without_headers_is_rejected() -> None:
