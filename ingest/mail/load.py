@@ -31,7 +31,7 @@ from ingest.batches import (
 )
 from ingest.errors import CrmError
 from ingest.mail.body import BODY_MAX_CHARS
-from ingest.mail.message import MAX_MESSAGE_BYTES, MessageRejected, ParsedMessage, parse_message
+from ingest.mail.message import MessageRejected, ParsedMessage, parse_message
 from ingest.mail.people import (
     FREE_MAIL_DOMAINS,
     Owners,
@@ -39,7 +39,14 @@ from ingest.mail.people import (
     company_from_domain,
     split_person_name,
 )
-from ingest.mail.sources import MailExport, RawMessage, export_sha256, iter_messages, recognise
+from ingest.mail.sources import (
+    MAX_MESSAGE_BYTES,
+    MailExport,
+    RawMessage,
+    export_sha256,
+    iter_messages,
+    recognise,
+)
 from ingest.results import FileResult
 
 # The same lock as the spreadsheet importer (ingest.load.ADVISORY_LOCK): one import at a time.
@@ -88,12 +95,6 @@ RESOLUTION_COLUMNS = """
 """
 
 Progress = Callable[[int], None]
-
-
-def is_mail_export(path: Path) -> bool:
-    """Whether ``path`` is a mail export: an mbox file, an Apple Mail ``.mbox`` folder, an .eml
-    file or a folder of .eml files. Decided from the content, not the name."""
-    return recognise(path, scan=False) is not None
 
 
 def import_mail_file(

@@ -35,10 +35,8 @@ from ingest.mail.headers import (
 )
 from ingest.mail.mime import Attachment, collect_parts
 
-__all__ = ["MAX_MESSAGE_BYTES", "MessageRejected", "ParsedMessage", "parse_message"]
+__all__ = ["MessageRejected", "ParsedMessage", "parse_message"]
 
-# Documented limit (docs/importing.md, "Mail exports"): huge messages are skipped.
-MAX_MESSAGE_BYTES = 50 * 1024 * 1024
 MAX_MESSAGE_ID_CHARS = 500
 
 # Headers that an export tool adds or rewrites; left out of the byte hash of a message without
