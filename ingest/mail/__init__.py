@@ -10,7 +10,8 @@ The public interface the ``crm import`` and ``crm relink`` commands call:
 
 from __future__ import annotations
 
-from ingest.mail.load import import_mail_file, relink
+from ingest.mail.link import relink
+from ingest.mail.load import import_mail_file
 from ingest.mail.sources import is_mail_export
 
 __all__ = ["import_mail_file", "is_mail_export", "relink"]
