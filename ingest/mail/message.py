@@ -57,7 +57,8 @@ EXPORT_HEADERS = frozenset(
     }
 )
 
-# Senders that are machines (as is mail with List-Id or Precedence: bulk); never made a lead.
+# Senders that are machines: their mail, like mail with List-Id or Precedence: bulk, is automated
+# and never makes a lead.
 AUTOMATED_LOCAL_PARTS = frozenset(
     {
         "bounce",
