@@ -3,9 +3,9 @@
 Everything for one file runs in one transaction together with its batch row. Messages are parsed
 one at a time and streamed into the temporary table ``mail_stage`` with ``COPY`` in chunks; then a
 handful of set-based statements de-duplicate (within the file and against earlier imports), link
-each message to a contact, lead or account, create the activities and keep every message in
-``ingest.mail_messages``. :func:`relink` runs the same linking over the messages that were
-unmatched, so mail links itself when its contact arrives later.
+each message to a contact, lead or account and create the activities (:mod:`ingest.mail.link`,
+whose ``relink`` links unmatched messages later), and keep every message in
+``ingest.mail_messages``.
 """
 
 from __future__ import annotations
@@ -30,29 +30,36 @@ from ingest.batches import (
     record_rejections,
 )
 from ingest.errors import CrmError
-from ingest.mail.parse import (
-    BODY_MAX_CHARS,
+from ingest.mail.body import BODY_MAX_CHARS
+from ingest.mail.link import (
+    ADVISORY_LOCK,
+    EXTERNAL_ID,
+    SOURCE,
+    create_activities,
+    link_messages,
+)
+from ingest.mail.message import MessageRejected, ParsedMessage, parse_message
+from ingest.mail.people import (
     FREE_MAIL_DOMAINS,
-    MAX_MESSAGE_BYTES,
-    MessageRejected,
     Owners,
-    ParsedMessage,
     classify,
     company_from_domain,
-    parse_message,
     split_person_name,
 )
-from ingest.mail.sources import MailExport, RawMessage, export_sha256, iter_messages, recognise
+from ingest.mail.sources import (
+    MAX_MESSAGE_BYTES,
+    MailExport,
+    RawMessage,
+    export_sha256,
+    iter_messages,
+    recognise,
+)
 from ingest.results import FileResult
 
-# The same lock as the spreadsheet importer (ingest.load.ADVISORY_LOCK): one import at a time.
-ADVISORY_LOCK = "consulting-crm import"
+__all__ = ["describe", "import_mail_file"]
+
 STAGE = "mail_stage"
 ENTITY = "activities"
-SOURCE = "mail"
-# An activity's external id: the message key plus the start of its content fingerprint, so two
-# different messages that share a Message-ID get two activities.
-EXTERNAL_ID = sql.SQL("'email:' || m.message_key || '#' || left(m.content_sha256, 12)")
 CHUNK_MESSAGES = 2_000
 PROGRESS_EVERY = 250
 
@@ -91,12 +98,6 @@ RESOLUTION_COLUMNS = """
 """
 
 Progress = Callable[[int], None]
-
-
-def is_mail_export(path: Path) -> bool:
-    """Whether ``path`` is a mail export: an mbox file, an Apple Mail ``.mbox`` folder, an .eml
-    file or a folder of .eml files. Decided from the content, not the name."""
-    return recognise(path, scan=False) is not None
 
 
 def import_mail_file(
@@ -190,37 +191,6 @@ def import_mail_file(
         )
     result.seconds = time.perf_counter() - started
     return result
-
-
-def relink(conn: psycopg.Connection) -> int:
-    """Link stored, unmatched messages to the contacts, leads and accounts that exist now.
-
-    Creates one activity per newly linked message and returns how many were linked. Runs in the
-    caller's transaction when there is one (as a savepoint), else in its own.
-    """
-    with conn.transaction():
-        conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (ADVISORY_LOCK,))
-        linked = _link(conn, "ingest.mail_messages", "m.link_state = 'unmatched'")
-        if linked:
-            # Rows linked just now: linked in this transaction and still without an activity.
-            # (A message whose activity was deleted later keeps activity_id null but an older
-            # linked_at, so relink does not bring back what a person deleted.)
-            just_linked = (
-                "m.link_state = 'linked' and m.activity_id is null and m.linked_at = now()"
-            )
-            _create_activities(
-                conn, "ingest.mail_messages", just_linked, batch=sql.SQL("m.import_batch_id")
-            )
-            conn.execute(
-                sql.SQL(
-                    """
-                    update ingest.mail_messages m set activity_id = a.activity_id, body = null
-                    from public.activities a
-                    where {just_linked} and a.external_id = {external_id}
-                    """
-                ).format(just_linked=sql.SQL(just_linked), external_id=EXTERNAL_ID)
-            )
-    return linked
 
 
 def describe(counts: BatchCounts) -> str:
@@ -527,9 +497,9 @@ def _merge_stage(conn: psycopg.Connection, batch_id: int, options: _Options) -> 
             """
         )
     conn.execute(f"delete from {STAGE} where mail_message_id is not null")
-    _link(conn, STAGE, "m.link_state = 'unmatched'")
+    link_messages(conn, STAGE, "m.link_state = 'unmatched'", row_key="position")
     leads_created = _create_leads(conn, batch_id) if options.create_leads else 0
-    inserted = _create_activities(
+    inserted = create_activities(
         conn, STAGE, "m.link_state = 'linked'", batch=sql.Literal(batch_id)
     )
     conn.execute(
@@ -610,87 +580,6 @@ def _merge_labels(conn: psycopg.Connection) -> int:
     return int(row[0]) if row else 0
 
 
-def _link(conn: psycopg.Connection, table: str, where: str) -> int:
-    """Link rows of ``table`` matching ``where``: contact, then lead, then account by domain.
-
-    Among several counterpart addresses the kind of match decides first, then the position
-    (the sender of received mail comes first). Free-mail domains never match an account.
-    Returns how many rows were linked.
-    """
-    key = sql.Identifier("position" if table == STAGE else "mail_message_id")
-    query = sql.SQL(
-        """
-        with addresses as (
-            select m.{key} as row_key, c.address, c.ordinality
-            from {table} m
-            cross join lateral unnest(m.counterpart_addresses)
-                with ordinality as c (address, ordinality)
-            where {where}
-        ),
-        matches as (
-            select a.row_key, 1 as rank, a.ordinality, a.address,
-                   ct.contact_id, ct.account_id, null::uuid as lead_id
-            from addresses a join public.contacts ct on lower(ct.email) = a.address
-            union all
-            select a.row_key, 2, a.ordinality, a.address, null, null, l.lead_id
-            from addresses a join public.leads l on lower(l.email) = a.address
-            union all
-            select a.row_key, 3, a.ordinality, a.address, null, ac.account_id, null
-            from addresses a
-            join public.accounts ac on lower(ac.domain) = split_part(a.address, '@', 2)
-            where split_part(a.address, '@', 2) <> all(%(free)s)
-        ),
-        best as (
-            select distinct on (row_key) * from matches order by row_key, rank, ordinality
-        )
-        update {table} m set
-            link_state = 'linked',
-            linked_by = case b.rank when 1 then 'contact' when 2 then 'lead' else 'domain' end,
-            linked_address = b.address,
-            linked_at = now(),
-            contact_id = b.contact_id,
-            account_id = b.account_id,
-            lead_id = b.lead_id
-        from best b
-        where m.{key} = b.row_key
-        """
-    ).format(
-        table=sql.SQL(table),
-        key=key,
-        where=sql.SQL(where),  # a fixed condition from this module, never user input
-    )
-    return _rowcount(conn, query, {"free": sorted(FREE_MAIL_DOMAINS)})
-
-
-def _create_activities(
-    conn: psycopg.Connection, table: str, where: str, *, batch: sql.Composable
-) -> int:
-    """One email activity per linked message; the external id makes a second run a no-op."""
-    query = sql.SQL(
-        """
-        insert into public.activities (
-            activity_type, direction, subject, body, occurred_at, lead_id, account_id,
-            contact_id, thread_key, details, external_id, source, import_batch_id
-        )
-        select 'email', m.direction::public.activity_direction, m.subject, m.body,
-               m.occurred_at, m.lead_id, case when m.lead_id is null then m.account_id end,
-               m.contact_id, m.thread_key,
-               m.details || jsonb_build_object(
-                   'labels', to_jsonb(m.labels),
-                   'linked_by', m.linked_by,
-                   'linked_address', m.linked_address,
-                   'message_id_conflict', m.has_message_id_conflict
-               ),
-               {external_id}, %(source)s, {batch}
-        from {table} m
-        where {where}
-        order by m.occurred_at
-        on conflict (external_id) do nothing
-        """
-    ).format(table=sql.SQL(table), where=sql.SQL(where), batch=batch, external_id=EXTERNAL_ID)
-    return _rowcount(conn, query, {"source": SOURCE})
-
-
 def _create_leads(conn: psycopg.Connection, batch_id: int) -> int:
     """--create-leads: unknown senders of personal (not bulk) received mail from company domains."""
     created = _rowcount(
@@ -711,5 +600,5 @@ def _create_leads(conn: psycopg.Connection, batch_id: int) -> int:
         {"source": SOURCE, "batch": batch_id, "free": sorted(FREE_MAIL_DOMAINS)},
     )
     if created:
-        _link(conn, STAGE, "m.link_state = 'unmatched'")
+        link_messages(conn, STAGE, "m.link_state = 'unmatched'", row_key="position")
     return created

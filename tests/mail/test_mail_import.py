@@ -10,8 +10,9 @@ import psycopg
 import pytest
 
 from ingest.errors import CrmError
-from ingest.mail import import_mail_file, relink
-from tests.factories.mail_files import _PDF, _PNG, DATA, OWNERS
+from ingest.mail import import_mail_file
+from tests.factories.mail_files import _PDF, _PNG, DATA
+from tests.mail.mail_crm import run, seed
 
 TAKEOUT = DATA / "takeout" / "Mail" / "All mail Including Spam and Trash.mbox"
 THUNDERBIRD = DATA / "thunderbird" / "Inbox"
@@ -19,36 +20,6 @@ MBOXRD = DATA / "mutt" / "sent.mboxrd"
 APPLE = DATA / "apple" / "Kunden.mbox"
 OUTLOOK = DATA / "outlook"
 SINGLE_EML = DATA / "single" / "Rechnung 2025-031.eml"
-
-
-def seed(conn: psycopg.Connection) -> None:
-    """Nordlicht (account + contact Jonas), Alpenbau (account by domain only), lead Sofia."""
-    conn.execute(
-        """
-        with nordlicht as (
-            insert into accounts (name, domain)
-            values ('Nordlicht Logistik GmbH', 'nordlicht-logistik.de') returning account_id
-        )
-        insert into contacts (account_id, first_name, last_name, email)
-        select account_id, 'Jonas', 'Weber', 'Jonas.Weber@nordlicht-logistik.de' from nordlicht
-        """
-    )
-    conn.execute("insert into accounts (name, domain) values ('Alpenbau AG', 'alpenbau.ch')")
-    conn.execute(
-        "insert into leads (first_name, last_name, company, email) "
-        "values ('Sofia', 'Brandt', 'Brandt Design', 'sofia.brandt@brandt-design.at')"
-    )
-
-
-@pytest.fixture
-def seeded(conn: psycopg.Connection) -> psycopg.Connection:
-    seed(conn)
-    return conn
-
-
-def run(conn: psycopg.Connection, path: Path, **options: object):  # type: ignore[no-untyped-def]
-    options.setdefault("owner_emails", OWNERS)
-    return import_mail_file(conn, path, **options)  # type: ignore[arg-type]
 
 
 def activities(conn: psycopg.Connection) -> list[tuple[object, ...]]:
@@ -361,53 +332,6 @@ def test_new_labels_for_a_stored_message_are_merged(seeded: psycopg.Connection) 
     assert labels == (["Geöffnet", "Kunden, 2025", "Posteingang", "Wichtig"],)
 
 
-def test_relink_after_a_contact_arrives(seeded: psycopg.Connection) -> None:
-    run(seeded, TAKEOUT)
-    assert relink(seeded) == 0
-    seeded.execute(
-        """
-        with account as (
-            insert into accounts (name) values ('Hoffmann Immobilien') returning account_id
-        )
-        insert into contacts (account_id, first_name, last_name, email)
-        select account_id, 'Lukas', 'Hoffmann', 'lukas.hoffmann@gmail.com' from account
-        """
-    )
-    assert relink(seeded) == 1
-    row = seeded.execute(
-        """
-        select a.subject, a.direction::text, c.email, ac.name, a.body, a.import_batch_id
-        from activities a join contacts c using (contact_id) join accounts ac
-            on ac.account_id = a.account_id
-        where c.email = 'lukas.hoffmann@gmail.com'
-        """
-    ).fetchone()
-    assert row is not None
-    assert row[:4] == (
-        "Empfehlung von Petra",
-        "inbound",
-        "lukas.hoffmann@gmail.com",
-        "Hoffmann Immobilien",
-    )
-    assert row[4].startswith("Hallo Frau Kessler")
-    state = seeded.execute(
-        "select link_state, linked_by, body, activity_id is not null from ingest.mail_messages "
-        "where subject = 'Empfehlung von Petra'"
-    ).fetchone()
-    assert state == ("linked", "contact", None, True)
-    assert relink(seeded) == 0
-
-
-def test_free_mail_domains_never_match_an_account(seeded: psycopg.Connection) -> None:
-    seeded.execute("insert into accounts (name, domain) values ('Someone', 'gmail.com')")
-    run(seeded, TAKEOUT)
-    assert relink(seeded) == 0
-    state = seeded.execute(
-        "select link_state from ingest.mail_messages where subject = 'Empfehlung von Petra'"
-    ).fetchone()
-    assert state == ("unmatched",)
-
-
 def test_create_leads_from_unknown_company_senders(conn: psycopg.Connection) -> None:
     result = run(conn, OUTLOOK, create_leads=True)
     assert result.counts.extra["leads_created"] == 2
@@ -519,11 +443,3 @@ def test_crm_relink_command(
     assert " ".join(capsys.readouterr().out.split()) == (
         "Linked 1 message(s); 1 unmatched message(s) still wait for a contact, lead or account."
     )
-
-
-def test_mail_and_spreadsheet_imports_share_one_lock() -> None:
-    # Kept as a copy so importing mail does not load pandas; this keeps the two in step.
-    from ingest import load as spreadsheet_load
-    from ingest.mail import load as mail_load
-
-    assert mail_load.ADVISORY_LOCK == spreadsheet_load.ADVISORY_LOCK

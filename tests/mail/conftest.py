@@ -1,0 +1,14 @@
+"""Fixtures for the mail tests that use a database (``conn`` comes from tests/conftest.py)."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+from tests.mail.mail_crm import seed
+
+
+@pytest.fixture
+def seeded(conn: psycopg.Connection) -> psycopg.Connection:
+    seed(conn)
+    return conn
