@@ -12,7 +12,8 @@ CONTEXT_SETTINGS = {"allow_extra_args": True, "ignore_unknown_options": True}
 
 
 def build_command(ctx: typer.Context) -> None:
-    """Run dbt build (snapshots, seeds, models, tests) against the configured database.
+    """Run dbt build (snapshots, seeds, models, tests) into schema `analytics`, which Power BI
+    reads; docs/metrics.md explains every figure.
 
     Extra arguments go to dbt, e.g. `crm build --select marts --vars '{as_of_date: 2025-06-30}'`.
     Exits with 6 when a model or test fails.

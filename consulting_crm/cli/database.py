@@ -62,7 +62,7 @@ def db_status() -> None:
 
 @db_app.command("url")
 def db_url() -> None:
-    """Print the connection URI (for psql, dbt or a BI tool)."""
+    """Print the connection URI for psql, dbt or a BI tool, e.g. `psql "$(crm db url)"`."""
     target = db.resolve_target()
     if target.kind == "env":
         parts = db.libpq_environment(target) or {}
@@ -77,7 +77,7 @@ def db_url() -> None:
 @db_app.command("diagram")
 def db_diagram(
     out: Annotated[
-        Path, typer.Option(help="Folder to write er-diagram.{mmd,dot,png} into.")
+        Path, typer.Option(metavar="DIR", help="Folder to write er-diagram.{mmd,dot,png} into.")
     ] = db.PROJECT_ROOT / "architecture",
 ) -> None:
     """Draw the ER diagram from the live schema (Mermaid source plus a PNG via Graphviz)."""
@@ -94,13 +94,17 @@ def db_diagram(
 def db_create_reader(
     name: Annotated[str, typer.Argument(help="Login name for the BI tool, e.g. powerbi_desktop.")],
     connection_limit: Annotated[
-        int, typer.Option(help="Most connections this login may hold at once.")
+        int, typer.Option(metavar="N", help="Most connections this login may hold at once.")
     ] = 10,
     statement_timeout: Annotated[
-        str, typer.Option(help="Longest a single query may run (PostgreSQL interval).")
+        str,
+        typer.Option(
+            metavar="INTERVAL", help="Longest a single query may run (PostgreSQL interval)."
+        ),
     ] = "5min",
 ) -> None:
-    """Create (or update) a read-only login that can read the analytics models and nothing else.
+    """Create (or update) a read-only login for Power BI that can read the analytics models and
+    nothing else; see docs/power-bi.md.
 
     The password comes from CRM_READER_PASSWORD or a prompt (never echoed), and is hashed
     (SCRAM-SHA-256) before it is sent to the server.

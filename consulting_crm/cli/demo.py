@@ -13,11 +13,14 @@ from ingest.errors import ExitCode
 
 def demo_command(
     out: Annotated[
-        Path, typer.Option(help="Folder for the generated exports and the report.")
+        Path, typer.Option(metavar="DIR", help="Folder for the generated exports and the report.")
     ] = Path("demo"),
-    seed: Annotated[int, typer.Option(help="Seed of the invented practice.")] = 7,
+    seed: Annotated[int, typer.Option(metavar="N", help="Seed of the invented practice.")] = 7,
     scale: Annotated[
-        int, typer.Option(min=1, help="Multiply every volume (clients, people, mail) by N.")
+        int,
+        typer.Option(
+            min=1, metavar="N", help="Multiply every volume (clients, people, mail) by N."
+        ),
     ] = 1,
     allow_existing: Annotated[
         bool,

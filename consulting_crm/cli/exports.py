@@ -57,11 +57,11 @@ def export_salesforce_command(
         ),
     ] = True,
 ) -> None:
-    """Write Data Loader-ready CSVs, one per Salesforce object, in load order.
+    """Write Data Loader-ready CSVs, one per Salesforce object, in load order, keyed by the
+    external id Crm_Id__c; see docs/salesforce-mapping.md.
 
     First builds the `salesforce` models (a plain `crm build` leaves them out), so the files show
-    the CRM as it is now. Upsert the files on Crm_Id__c, in the order of their number; see
-    docs/salesforce-mapping.md.
+    the CRM as it is now. Upsert the files on Crm_Id__c, in the order of their number.
     """
     from consulting_crm.exports.salesforce import export_salesforce
 

@@ -49,7 +49,9 @@ def import_command(
     paths: Annotated[
         list[Path] | None,
         typer.Argument(
-            help="CSV/XLSX files, mail exports, or folders of them.", show_default=False
+            metavar="PATH",
+            help="CSV/XLSX files, mail exports, or folders of them.",
+            show_default=False,
         ),
     ] = None,
     entity: Annotated[
@@ -115,7 +117,9 @@ def import_command(
         Path | None, typer.Option(help="Where --template writes (default: ENTITY-template.csv).")
     ] = None,
 ) -> None:
-    """Import CSV/XLSX exports (and mail exports): each file atomically, audited, idempotently.
+    """Import spreadsheet exports (CSV/XLSX: generic template, Salesforce, HubSpot, Google
+    Contacts, LinkedIn, Outlook) and mail exports (mbox, .eml): each file atomically, audited,
+    idempotently; see docs/importing.md.
 
     Exit codes: 0 every file loaded (or was already imported); 4 files loaded but some rows were
     rejected (see the reject report); 5 at least one file failed and loaded nothing; 3 a problem

@@ -17,15 +17,22 @@ CONTEXT_SETTINGS = {"allow_extra_args": True, "ignore_unknown_options": True}
 def nightly_command(
     ctx: typer.Context,
     inbox: Annotated[
-        Path, typer.Option(help="Folder new exports are dropped into.", show_default=False)
+        Path,
+        typer.Option(
+            metavar="DIR", help="Folder new exports are dropped into.", show_default=False
+        ),
     ],
     as_of: Annotated[
         str | None,
-        typer.Option(help="Compute the figures as of this date (YYYY-MM-DD; default: today)."),
+        typer.Option(
+            metavar="YYYY-MM-DD", help="Compute the figures as of this date (default: today)."
+        ),
     ] = None,
     settle_seconds: Annotated[
         float,
-        typer.Option(help="Leave files changed more recently than this for the next run."),
+        typer.Option(
+            metavar="SECONDS", help="Leave files changed more recently than this for the next run."
+        ),
     ] = 60.0,
 ) -> None:
     """For cron: import the inbox's new files, build, check freshness, write a run summary.

@@ -12,7 +12,7 @@ from consulting_crm.cli.output import console
 
 
 def report_command(
-    out: Annotated[Path, typer.Option(help="Where to write the HTML file.")] = Path(
+    out: Annotated[Path, typer.Option(metavar="FILE", help="Where to write the HTML file.")] = Path(
         "crm-report.html"
     ),
 ) -> None:

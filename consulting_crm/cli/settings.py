@@ -45,7 +45,9 @@ def config_show() -> None:
 @config_app.command("set")
 def config_set(
     name: Annotated[str, typer.Argument(help="Setting, e.g. mail.owner_emails.")],
-    values: Annotated[list[str], typer.Argument(help="Value(s); lists take several.")],
+    values: Annotated[
+        list[str], typer.Argument(metavar="VALUE", help="Value(s); lists take several.")
+    ],
 ) -> None:
     """Set a setting, e.g. `crm config set mail.owner_emails me@firm.com me@gmail.com`."""
     from consulting_crm.settings import config_path, parse_value, read_values, write_values
