@@ -5,7 +5,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from tests.mail.mail_crm import seed
+from tests.ingest.mail.mail_crm import seed
 
 
 @pytest.fixture

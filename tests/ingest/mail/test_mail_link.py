@@ -6,7 +6,7 @@ import psycopg
 
 from ingest.mail import relink
 from tests.factories.mail_files import DATA
-from tests.mail.mail_crm import run
+from tests.ingest.mail.mail_crm import run
 
 TAKEOUT = DATA / "takeout" / "Mail" / "All mail Including Spam and Trash.mbox"
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -16,8 +15,7 @@ from consulting_crm.cli.reference import (
     walk_commands,
 )
 from ingest.errors import ExitCode
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests import ROOT
 
 
 def command_words(table: str) -> list[tuple[str, ...]]:

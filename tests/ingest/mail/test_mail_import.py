@@ -12,7 +12,7 @@ import pytest
 from ingest.errors import CrmError
 from ingest.mail import import_mail_file
 from tests.factories.mail_files import _PDF, _PNG, DATA
-from tests.mail.mail_crm import run, seed
+from tests.ingest.mail.mail_crm import run, seed
 
 TAKEOUT = DATA / "takeout" / "Mail" / "All mail Including Spam and Trash.mbox"
 THUNDERBIRD = DATA / "thunderbird" / "Inbox"

@@ -7,8 +7,7 @@ from pathlib import Path
 import psycopg
 
 from consulting_crm.diagram import read_model, to_mermaid, write_diagram
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests import ROOT
 
 
 def test_mermaid_names_every_table_and_relationship(conn: psycopg.Connection) -> None:

@@ -12,9 +12,10 @@ import pytest
 from consulting_crm.cli import main
 from consulting_crm.settings import Settings, config_path, load_settings
 from ingest.errors import CrmError, ExitCode
+from tests import DATA
 
 # The Gmail Takeout fixture of the mail tests, and the owner addresses it was written for.
-TAKEOUT = Path(__file__).parent / "data/mail/takeout/Mail/All mail Including Spam and Trash.mbox"
+TAKEOUT = DATA / "mail/takeout/Mail/All mail Including Spam and Trash.mbox"
 OWNERS = ("maria@kessler-consulting.de", "m.kessler@gmail.com")
 
 
