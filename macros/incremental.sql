@@ -121,3 +121,77 @@
         'may_miss_rows': answer[1] is not false,
     }) -}}
 {%- endmacro %}
+
+
+{#
+    The candidate selection of an incremental model whose rows mirror one source row each (by
+    `key`) and also depend on parent rows (a project, contact or lead an activity belongs to).
+    Called once, before the model's SQL, with the names of its import CTEs; returns
+    - sql: the select of the rows this run recomputes, for the model's candidates CTE:
+      - every row of `source` on the first build, after --full-refresh, when the fingerprint
+        changed, and when more than max_share of the table changed within the window;
+      - otherwise only candidates, one index lookup per branch: rows of `source` changed since
+        the window's start (the newest change the table holds minus lookback_days, a literal),
+        rows whose parent (each CTE of `parents`, sharing its key column with `source`) changed
+        since then, and, when the keys' count and checksum say a row may be missing or deleted,
+        rows not in the table at all (an anti-join over every key). Parents' keys are collected
+        into an array first: PostgreSQL pushes `= any(array(...))` down into a staging view and
+        onto its index, which it does not do for a join;
+    - write_only_changed: true when every row was recomputed although the table carries the
+      current fingerprint; the model then writes only the rows that differ from the table's
+      (candidates are simply rewritten).
+    The source and parent CTEs are read several times: declare them `not materialized`. This
+    macro decides which rows are recomputed, not their values, and is not in the fingerprint.
+#}
+{% macro incremental_candidates(
+    source, source_relation, key, parents, lookback_days, timestamp_column='updated_at',
+    max_share=0.1
+) -%}
+    {%- set compare_with_table = incremental_fingerprint_matches() -%}
+    {%- set window = incremental_window(
+        this, source_relation, key, timestamp_column, lookback_days, max_share
+    ) if compare_with_table else none -%}
+    {%- set only_candidates = window is not none and window.is_small -%}
+    {%- set look_for_missing = only_candidates and window.may_miss_rows -%}
+    {%- set sql -%}
+    {%- if only_candidates %}
+    -- Candidates only: new or changed since the window's start, or tied to a parent that
+    -- changed; one branch each, so each is an index lookup rather than a pass over every row.
+    -- (Changed parents' keys are collected into an array first: PostgreSQL pushes that down
+    -- into the staging view and onto its index, which it does not do for a join with it.)
+    select {{ source }}.*
+    from {{ source }}
+    where {{ source }}.{{ timestamp_column }} >= cast('{{ window.cutoff }}' as timestamptz)
+    {%- for parent, parent_key in parents.items() %}
+
+    union
+
+    select {{ source }}.*
+    from {{ source }}
+    where {{ source }}.{{ parent_key }} = any(array(
+        select {{ parent }}.{{ parent_key }}
+        from {{ parent }}
+        where {{ parent }}.{{ timestamp_column }} >= cast('{{ window.cutoff }}' as timestamptz)
+    ))
+    {%- endfor %}
+    {%- if look_for_missing %}
+
+    union
+
+    -- Not in the table at all, whatever their timestamps say.
+    select {{ source }}.*
+    from {{ source }}
+    left join {{ this }} as existing
+        on {{ source }}.{{ key }} = existing.{{ key }}
+    where existing.{{ key }} is null
+    {%- endif %}
+    {%- else %}
+    select {{ source }}.*
+    from {{ source }}
+    {%- endif %}
+    {%- endset -%}
+    {{- return({
+        'sql': sql | trim,
+        'write_only_changed': compare_with_table and not only_candidates,
+    }) -}}
+{%- endmacro %}

@@ -24,7 +24,7 @@ EXPORT_EXIT_CODES = (
 
 
 # The dbt selector of the models this export reads (a plain `crm build` leaves them out).
-SALESFORCE_MODELS = "path:models/marts/salesforce"
+SALESFORCE_MODELS = "path:models/exports/salesforce"
 
 export_app = typer.Typer(
     help="Export the CRM for another system.\n\n" + EXPORT_EXIT_CODES,

@@ -1,8 +1,9 @@
 """Write the Salesforce-shaped dbt models as Data Loader-ready CSV files.
 
-The models in schema ``salesforce`` (``models/marts/salesforce``, built by ``crm build``) already
-carry Salesforce API names, picklist values and external-id references; this module only reads
-them in one consistent snapshot and writes one UTF-8 CSV per object, named by load step
+The models in schema ``salesforce`` (``models/exports/salesforce``, built by ``crm export
+salesforce``; a plain ``crm build`` leaves them out) already carry Salesforce API names, picklist
+values and external-id references; this module only reads them in one consistent snapshot and
+writes one UTF-8 CSV per object, named by load step
 (``1-Account.csv`` ... ``6-Event-Opportunity.csv``). Tasks and Events are split by the kind of
 record their polymorphic WhoId/WhatId point at, because an upsert resolves an external id for one
 object type per relationship and file. Objects with no rows get no file (an empty file is nothing
@@ -173,7 +174,7 @@ def _require_models(conn: psycopg.Connection) -> None:
         raise CrmError(
             f"the Salesforce models are not built ({', '.join(missing)} missing); run "
             "`crm export salesforce` without --no-build (it builds them), or "
-            "`crm build --select path:models/marts/salesforce`."
+            "`crm build --select path:models/exports/salesforce`."
         )
 
 

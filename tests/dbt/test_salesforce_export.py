@@ -235,7 +235,7 @@ def source_db(make_database: Callable[..., str], dbt_build: Callable[..., BuildR
     conninfo = make_database()
     with psycopg.connect(conninfo) as conn:
         conn.execute(DATASET)  # type: ignore[arg-type]
-    result = dbt_build(conninfo, "--select", "path:models/marts/salesforce")
+    result = dbt_build(conninfo, "--select", "path:models/exports/salesforce")
     assert result.exit_code == ExitCode.OK, result
     return conninfo
 

@@ -1,23 +1,19 @@
 {#
     Incremental: a night adds a few hundred activities to a million, so a build recomputes and
-    writes only the candidates that can have changed since the previous build:
-    - activities whose updated_at (stamped by the database on every insert and change) is at
-      most var incremental_lookback_days before the newest one already in the table, the margin
-      covering imports whose transaction was still open during the previous build;
-    - activities of a project, contact or lead changed in that window (their account may have
-      moved, e.g. a lead was converted);
-    - activities not in the table at all, whatever their timestamps, on the rare night the
-      keys' count and checksum say some may be missing (or were deleted): then an anti-join
-      over every key finds them.
-    The window's start is a literal and each kind of candidate its own branch, so every lookup
-    goes through an index. Of these, only rows that differ from the table's are deleted and
-    re-inserted. Deleted activities are removed by the first post-hook. When the model's SQL,
-    the staging SQL it reads or reporting_timezone changed since the table was built (a
-    fingerprint kept as the table's comment), every row is recomputed and rewritten instead.
-    When more than a tenth of the table changed within the window (a history imported this
-    week), every row is recomputed but only those that differ are rewritten: one pass over
-    everything is faster than a lookup per candidate then. `crm build --full-refresh` rebuilds
-    it all.
+    writes only the candidates that can have changed since the previous build: activities whose
+    updated_at (stamped by the database on every insert and change) is at most var
+    incremental_lookback_days before the newest one already in the table, the margin covering
+    imports whose transaction was still open during the previous build; activities of a
+    project, contact or lead changed in that window (their account may have moved, e.g. a lead
+    was converted); and, on the rare night the keys' count and checksum say some may be missing
+    (or were deleted), activities not in the table at all. macros/incremental.sql
+    (incremental_candidates) selects them, each kind through an index. Deleted activities are
+    removed by the first post-hook. When the model's SQL, the staging SQL it reads or
+    reporting_timezone changed since the table was built (a fingerprint kept as the table's
+    comment), every row is recomputed and rewritten instead. When more than a tenth of the
+    table changed within the window (a history imported this week), every row is recomputed
+    but only those that differ are rewritten: one pass over everything is faster than a lookup
+    per candidate then. `crm build --full-refresh` rebuilds it all.
 #}
 {{
     config(
@@ -38,16 +34,13 @@
     )
 }}
 
-{%- set compare_with_table = incremental_fingerprint_matches() %}
-{%- set window = incremental_window(
-    this,
+{%- set candidates = incremental_candidates(
+    'activities',
     ref('stg_crm__activities'),
     'activity_id',
-    'updated_at',
-    var('incremental_lookback_days'),
-) if compare_with_table else none %}
-{%- set only_candidates = window is not none and window.is_small %}
-{%- set look_for_missing = only_candidates and window.may_miss_rows %}
+    parents={'projects': 'project_id', 'contacts': 'contact_id', 'leads': 'lead_id'},
+    lookback_days=var('incremental_lookback_days'),
+) %}
 
 -- The import CTEs are read more than once in an incremental run: "not materialized" keeps
 -- PostgreSQL from copying a million rows into each, so filters reach the tables' indexes.
@@ -102,59 +95,12 @@ leads as not materialized (
 
 ),
 
-{% if compare_with_table and (look_for_missing or not only_candidates) %}
-existing as not materialized (
-
-    select
-        activity_id,
-        account_id,
-        updated_at
-    from {{ this }}
-
-),
-
-{% endif %}
-{% if only_candidates %}
 candidate_activities as (
 
-    -- New or changed since the window's start, or tied to a project, contact or lead that
-    -- changed: one branch each, so each is an index lookup rather than a pass over every row.
-    -- (The changed parents' keys are collected into an array first: PostgreSQL pushes such a
-    -- condition down into the staging view and onto its index, which it does not do for a
-    -- join with it.)
-    select activities.*
-    from activities
-    where activities.updated_at >= cast('{{ window.cutoff }}' as timestamptz)
-
-    {% for parents, key in [
-        ('projects', 'project_id'), ('contacts', 'contact_id'), ('leads', 'lead_id')
-    ] %}
-
-        union
-
-        select activities.*
-        from activities
-        where activities.{{ key }} = any(array(
-            select {{ parents }}.{{ key }}
-            from {{ parents }}
-            where {{ parents }}.updated_at >= cast('{{ window.cutoff }}' as timestamptz)
-        ))
-    {% endfor %}
-    {% if look_for_missing %}
-
-    union
-
-    -- Not in the table at all, whatever their timestamps say.
-    select activities.*
-    from activities
-    left join existing
-        on activities.activity_id = existing.activity_id
-    where existing.activity_id is null
-    {% endif %}
+    {{ candidates.sql }}
 
 ),
 
-{% endif %}
 attributed as (
 
     select
@@ -183,11 +129,7 @@ attributed as (
         activities.occurred_date,
         activities.subject,
         activities.updated_at
-    {% if only_candidates %}
-        from candidate_activities as activities
-    {% else %}
-        from activities
-    {% endif %}
+    from candidate_activities as activities
     left join projects
         on activities.project_id = projects.project_id
     left join contacts
@@ -201,10 +143,10 @@ final as (
 
     select attributed.*
     from attributed
-    {% if compare_with_table and not only_candidates %}
+    {% if candidates.write_only_changed %}
         -- Every row was recomputed: rewrite only new rows and those whose row or attribution
         -- differs. (The few candidates are simply rewritten.)
-        left join existing
+        left join {{ this }} as existing
             on attributed.activity_id = existing.activity_id
         where
             existing.activity_id is null
