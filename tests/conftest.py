@@ -17,6 +17,8 @@ import pytest
 from psycopg import conninfo as pg_conninfo
 
 from consulting_crm import database as db
+from consulting_crm.dbt_runner import BuildResult, run_build
+from tests.factories.builds import AS_OF_DATE, database_environment
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -79,6 +81,23 @@ def conn(crm_database: str) -> Iterator[psycopg.Connection]:
 @pytest.fixture
 def database_env(crm_database: str) -> dict[str, str]:
     """Environment for a crm subprocess pointed at the shared test database."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
-    env["DATABASE_URL"] = crm_database
-    return env
+    return database_environment(crm_database)
+
+
+# dbt builds, for the tests of the dbt project and of the commands that run it -----------------
+
+BuildRunner = Callable[..., BuildResult]
+
+
+@pytest.fixture(scope="session")
+def dbt_build(tmp_path_factory: pytest.TempPathFactory) -> BuildRunner:
+    """Run `crm build`'s library function against a database, with artifacts under pytest's tmp."""
+
+    def build(conninfo: str, *extra_args: str, as_of_date: str | None = AS_OF_DATE) -> BuildResult:
+        work = tmp_path_factory.mktemp("dbt")
+        args: list[str] = ["--target-path", str(work / "target"), "--log-path", str(work / "logs")]
+        if as_of_date is not None:
+            args += ["--vars", f"{{as_of_date: '{as_of_date}'}}"]
+        return run_build([*args, *extra_args], environ=database_environment(conninfo))
+
+    return build

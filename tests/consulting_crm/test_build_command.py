@@ -24,6 +24,7 @@ from consulting_crm.dbt_runner import (
     tally_run_results,
 )
 from ingest.errors import ExitCode
+from tests.factories.builds import AS_OF_DATE, database_environment
 
 ANALYTICS_MODELS = {
     "client_health",
@@ -40,16 +41,6 @@ ANALYTICS_MODELS = {
     "pipeline_summary",
     "revenue_concentration",
 }
-
-
-AS_OF_DATE = "2025-06-30"
-
-
-def database_environment(conninfo: str) -> dict[str, str]:
-    """This process's environment pointed at ``conninfo`` (and at nothing else)."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith("PG")}
-    env["DATABASE_URL"] = conninfo
-    return env
 
 
 def point_at(monkeypatch: pytest.MonkeyPatch, conninfo: str) -> None:
