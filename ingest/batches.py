@@ -1,222 +1,30 @@
-"""The import audit trail shared by every importer: batch records and rejected rows.
+"""Former home of the audit trail, kept so callers not yet moved keep working.
 
-Each imported file gets one ``ingest.import_batches`` row, written in the same transaction as the
-data it loads, so a file that fails leaves no half-written batch behind. The failure itself is then
-recorded by :func:`record_failed_batch` in a transaction of its own.
+The data classes are in :mod:`ingest.results` (no database), the functions that write the audit
+trail in :mod:`ingest.audit`; import them from there. This module goes once ``ingest/mail``
+imports them from there too.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections.abc import Iterable
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING
+from ingest.audit import (
+    find_loaded_batch,
+    finish_batch,
+    open_batch,
+    record_failed_batch,
+    record_failure,
+    record_rejections,
+)
+from ingest.results import BatchCounts, FileFacts, Rejection
 
-import psycopg
-
-if TYPE_CHECKING:
-    from ingest.results import FileResult
-
-
-@dataclass(frozen=True)
-class Rejection:
-    """One input row that could not be loaded, with what the user needs to fix it."""
-
-    row_number: int
-    reason_code: str
-    message: str
-    column: str | None = None
-    value: str | None = None
-    raw_row: dict[str, object] | None = None
-
-
-@dataclass
-class BatchCounts:
-    """What happened to the rows of one file."""
-
-    read: int = 0
-    blank: int = 0
-    inserted: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    rejected: int = 0
-    extra: dict[str, int] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class FileFacts:
-    """What identifies an input file in the audit trail."""
-
-    name: str
-    sha256: str
-    size_bytes: int
-
-    @classmethod
-    def of(cls, path: Path) -> FileFacts:
-        digest = hashlib.sha256()
-        with path.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-        return cls(name=path.name, sha256=digest.hexdigest(), size_bytes=path.stat().st_size)
-
-
-def find_loaded_batch(conn: psycopg.Connection, sha256: str) -> tuple[int, str] | None:
-    """The id and start time of an earlier successful (non dry-run) import of the same bytes."""
-    row = conn.execute(
-        """
-        select import_batch_id, to_char(started_at, 'YYYY-MM-DD HH24:MI')
-        from ingest.import_batches
-        where file_sha256 = %s and status = 'loaded' and not is_dry_run
-        order by import_batch_id desc
-        limit 1
-        """,
-        (sha256,),
-    ).fetchone()
-    return (int(row[0]), str(row[1])) if row else None
-
-
-def open_batch(
-    conn: psycopg.Connection,
-    facts: FileFacts,
-    *,
-    profile: str | None,
-    entity: str | None,
-    encoding: str | None,
-    dry_run: bool = False,
-) -> int:
-    """Insert a running batch row (inside the caller's transaction) and return its id."""
-    row = conn.execute(
-        """
-        insert into ingest.import_batches
-            (file_name, file_sha256, file_size_bytes, profile, entity, encoding, is_dry_run)
-        values (%s, %s, %s, %s, %s, %s, %s)
-        returning import_batch_id
-        """,
-        (facts.name, facts.sha256, facts.size_bytes, profile, entity, encoding, dry_run),
-    ).fetchone()
-    assert row is not None
-    return int(row[0])
-
-
-def record_rejections(
-    conn: psycopg.Connection, batch_id: int, rejections: Iterable[Rejection]
-) -> int:
-    """Stream rejected rows into ingest.rejected_rows with COPY; return how many were written."""
-    written = 0
-    with conn.cursor().copy(
-        "copy ingest.rejected_rows"
-        " (import_batch_id, row_number, column_name, raw_value, reason_code, message, raw_row)"
-        " from stdin"
-    ) as copy:
-        for rejection in rejections:
-            copy.write_row(
-                (
-                    batch_id,
-                    rejection.row_number,
-                    rejection.column,
-                    rejection.value,
-                    rejection.reason_code,
-                    rejection.message,
-                    json.dumps(rejection.raw_row, default=str)
-                    if rejection.raw_row is not None
-                    else None,
-                )
-            )
-            written += 1
-    return written
-
-
-def finish_batch(
-    conn: psycopg.Connection,
-    batch_id: int,
-    counts: BatchCounts,
-    *,
-    message: str | None = None,
-) -> None:
-    """Mark a batch loaded with its final counts (inside the caller's transaction)."""
-    conn.execute(
-        """
-        update ingest.import_batches
-        set status = 'loaded', rows_read = %s, rows_blank = %s, rows_inserted = %s,
-            rows_updated = %s, rows_unchanged = %s, rows_rejected = %s, message = %s,
-            finished_at = clock_timestamp()
-        where import_batch_id = %s
-        """,
-        (
-            counts.read,
-            counts.blank,
-            counts.inserted,
-            counts.updated,
-            counts.unchanged,
-            counts.rejected,
-            message,
-            batch_id,
-        ),
-    )
-
-
-def record_failed_batch(
-    conn: psycopg.Connection,
-    facts: FileFacts,
-    *,
-    profile: str | None,
-    entity: str | None,
-    encoding: str | None,
-    message: str,
-    dry_run: bool = False,
-) -> int:
-    """After a rollback, record in a transaction of its own that this file failed, and why."""
-    with conn.transaction():
-        row = conn.execute(
-            """
-            insert into ingest.import_batches
-                (file_name, file_sha256, file_size_bytes, profile, entity, encoding, is_dry_run,
-                 status, message, finished_at)
-            values (%s, %s, %s, %s, %s, %s, %s, 'failed', %s, clock_timestamp())
-            returning import_batch_id
-            """,
-            (
-                facts.name,
-                facts.sha256,
-                facts.size_bytes,
-                profile,
-                entity,
-                encoding,
-                dry_run,
-                message,
-            ),
-        ).fetchone()
-    assert row is not None
-    return int(row[0])
-
-
-def record_failure(
-    conn: psycopg.Connection,
-    facts: FileFacts,
-    result: FileResult,
-    *,
-    profile: str | None,
-    entity: str | None,
-    encoding: str | None,
-    message: str,
-    dry_run: bool = False,
-) -> None:
-    """Mark ``result`` failed with ``message`` (no rows counted) and record the failed batch.
-
-    Called after the file's own transaction was rolled back; the batch row is written in a
-    transaction of its own (:func:`record_failed_batch`) and its id set on the result.
-    """
-    result.status = "failed"
-    result.message = message
-    result.counts = BatchCounts()
-    result.import_batch_id = record_failed_batch(
-        conn,
-        facts,
-        profile=profile,
-        entity=entity,
-        encoding=encoding,
-        message=message,
-        dry_run=dry_run,
-    )
+__all__ = [
+    "BatchCounts",
+    "FileFacts",
+    "Rejection",
+    "find_loaded_batch",
+    "finish_batch",
+    "open_batch",
+    "record_failed_batch",
+    "record_failure",
+    "record_rejections",
+]

@@ -26,12 +26,13 @@ import pandas as pd
 import psycopg
 from psycopg import sql
 
+from ingest.audit import IMPORT_LOCK
 from ingest.validate import ENTITY_FIELDS, Field
 
 STAGE = "import_stage"
 # Keys of the leads rows inserted while the file was read (see Stager).
 EARLY_KEYS = "import_early_keys"
-ADVISORY_LOCK = "consulting-crm import"
+ADVISORY_LOCK = IMPORT_LOCK  # the old name, still read by tests/mail
 
 # Columns the loader adds to the stage to resolve keys and relations.
 RESOLUTION_COLUMNS: dict[str, str] = {

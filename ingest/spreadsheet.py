@@ -21,12 +21,10 @@ from typing import TYPE_CHECKING
 
 import psycopg
 
-from ingest.batches import (
-    BatchCounts,
-    FileFacts,
-    Rejection,
+from ingest.audit import (
     find_loaded_batch,
     finish_batch,
+    lock_imports,
     open_batch,
     record_failure,
     record_rejections,
@@ -34,7 +32,7 @@ from ingest.batches import (
 from ingest.errors import CrmError, ExitCode
 from ingest.imports import ImportOptions
 from ingest.readers import REPORT_SUFFIX, Chunk, SheetTable, open_table
-from ingest.results import FileResult
+from ingest.results import BatchCounts, FileFacts, FileResult, Rejection
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -80,7 +78,6 @@ def import_spreadsheet(
                 "Use --force to import it again."
             )
             return result
-    from ingest.load import ADVISORY_LOCK
     from ingest.profiles import choose_mapping
 
     table: SheetTable | None = None
@@ -93,7 +90,7 @@ def import_spreadsheet(
         result.profile = mapping.variant.label
         result.entity = mapping.entity
         with conn.transaction():
-            conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (ADVISORY_LOCK,))
+            lock_imports(conn)
             batch_id = open_batch(
                 conn,
                 facts,

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from ingest.batches import Rejection
 from ingest.errors import CrmError, ExitCode
+from ingest.results import Rejection
 
 # Mirrors of the CHECK constraints in schema.sql, so a bad value rejects one row instead of
 # failing the whole file inside PostgreSQL.

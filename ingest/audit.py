@@ -1,0 +1,185 @@
+"""The import audit trail shared by every importer: the import lock, batch records, rejected rows.
+
+Each imported file gets one ``ingest.import_batches`` row, written in the same transaction as the
+data it loads, so a file that fails leaves no half-written batch behind. The failure itself is then
+recorded by :func:`record_failed_batch` in a transaction of its own. What is recorded (counts,
+rejections, the file's facts) are the plain data classes of :mod:`ingest.results`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+
+import psycopg
+
+from ingest.results import BatchCounts, FileFacts, FileResult, Rejection
+
+# One import at a time, whichever importer runs it (spreadsheets, mail, the nightly run): each
+# file's transaction takes this advisory lock before it opens its batch, with :func:`lock_imports`.
+IMPORT_LOCK = "consulting-crm import"
+
+
+def lock_imports(conn: psycopg.Connection) -> None:
+    """Wait until no other import runs, then hold the import lock until this transaction ends."""
+    conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (IMPORT_LOCK,))
+
+
+def find_loaded_batch(conn: psycopg.Connection, sha256: str) -> tuple[int, str] | None:
+    """The id and start time of an earlier successful (non dry-run) import of the same bytes."""
+    row = conn.execute(
+        """
+        select import_batch_id, to_char(started_at, 'YYYY-MM-DD HH24:MI')
+        from ingest.import_batches
+        where file_sha256 = %s and status = 'loaded' and not is_dry_run
+        order by import_batch_id desc
+        limit 1
+        """,
+        (sha256,),
+    ).fetchone()
+    return (int(row[0]), str(row[1])) if row else None
+
+
+def open_batch(
+    conn: psycopg.Connection,
+    facts: FileFacts,
+    *,
+    profile: str | None,
+    entity: str | None,
+    encoding: str | None,
+    dry_run: bool = False,
+) -> int:
+    """Insert a running batch row (inside the caller's transaction) and return its id."""
+    row = conn.execute(
+        """
+        insert into ingest.import_batches
+            (file_name, file_sha256, file_size_bytes, profile, entity, encoding, is_dry_run)
+        values (%s, %s, %s, %s, %s, %s, %s)
+        returning import_batch_id
+        """,
+        (facts.name, facts.sha256, facts.size_bytes, profile, entity, encoding, dry_run),
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def record_rejections(
+    conn: psycopg.Connection, batch_id: int, rejections: Iterable[Rejection]
+) -> int:
+    """Stream rejected rows into ingest.rejected_rows with COPY; return how many were written."""
+    written = 0
+    with conn.cursor().copy(
+        "copy ingest.rejected_rows"
+        " (import_batch_id, row_number, column_name, raw_value, reason_code, message, raw_row)"
+        " from stdin"
+    ) as copy:
+        for rejection in rejections:
+            copy.write_row(
+                (
+                    batch_id,
+                    rejection.row_number,
+                    rejection.column,
+                    rejection.value,
+                    rejection.reason_code,
+                    rejection.message,
+                    json.dumps(rejection.raw_row, default=str)
+                    if rejection.raw_row is not None
+                    else None,
+                )
+            )
+            written += 1
+    return written
+
+
+def finish_batch(
+    conn: psycopg.Connection,
+    batch_id: int,
+    counts: BatchCounts,
+    *,
+    message: str | None = None,
+) -> None:
+    """Mark a batch loaded with its final counts (inside the caller's transaction)."""
+    conn.execute(
+        """
+        update ingest.import_batches
+        set status = 'loaded', rows_read = %s, rows_blank = %s, rows_inserted = %s,
+            rows_updated = %s, rows_unchanged = %s, rows_rejected = %s, message = %s,
+            finished_at = clock_timestamp()
+        where import_batch_id = %s
+        """,
+        (
+            counts.read,
+            counts.blank,
+            counts.inserted,
+            counts.updated,
+            counts.unchanged,
+            counts.rejected,
+            message,
+            batch_id,
+        ),
+    )
+
+
+def record_failed_batch(
+    conn: psycopg.Connection,
+    facts: FileFacts,
+    *,
+    profile: str | None,
+    entity: str | None,
+    encoding: str | None,
+    message: str,
+    dry_run: bool = False,
+) -> int:
+    """After a rollback, record in a transaction of its own that this file failed, and why."""
+    with conn.transaction():
+        row = conn.execute(
+            """
+            insert into ingest.import_batches
+                (file_name, file_sha256, file_size_bytes, profile, entity, encoding, is_dry_run,
+                 status, message, finished_at)
+            values (%s, %s, %s, %s, %s, %s, %s, 'failed', %s, clock_timestamp())
+            returning import_batch_id
+            """,
+            (
+                facts.name,
+                facts.sha256,
+                facts.size_bytes,
+                profile,
+                entity,
+                encoding,
+                dry_run,
+                message,
+            ),
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def record_failure(
+    conn: psycopg.Connection,
+    facts: FileFacts,
+    result: FileResult,
+    *,
+    profile: str | None,
+    entity: str | None,
+    encoding: str | None,
+    message: str,
+    dry_run: bool = False,
+) -> None:
+    """Mark ``result`` failed with ``message`` (no rows counted) and record the failed batch.
+
+    Called after the file's own transaction was rolled back; the batch row is written in a
+    transaction of its own (:func:`record_failed_batch`) and its id set on the result.
+    """
+    result.status = "failed"
+    result.message = message
+    result.counts = BatchCounts()
+    result.import_batch_id = record_failed_batch(
+        conn,
+        facts,
+        profile=profile,
+        entity=entity,
+        encoding=encoding,
+        message=message,
+        dry_run=dry_run,
+    )
