@@ -27,7 +27,7 @@ import psycopg
 from psycopg import sql
 
 from ingest.audit import IMPORT_LOCK
-from ingest.validate import ENTITY_FIELDS, Field
+from ingest.entities import ENTITY_FIELDS, REGISTRY, Entity, Field
 
 STAGE = "import_stage"
 # Keys of the leads rows inserted while the file was read (see Stager).
@@ -52,139 +52,6 @@ RESOLUTION_COLUMNS: dict[str, str] = {
     "candidates": "text",
     "candidate_count": "integer",
     "early": "boolean",  # leads inserted while the file was read (see Stager)
-}
-
-
-@dataclass(frozen=True)
-class Column:
-    """A column of a target table, filled from the stage column of the same name."""
-
-    name: str
-    cast: str = ""  # e.g. "public.lead_status" for enums staged as text
-    default: str | None = None  # SQL used on insert when the cell is blank
-
-
-@dataclass(frozen=True)
-class TableSpec:
-    table: str
-    id_column: str
-    columns: tuple[Column, ...]
-
-
-def _columns(*names: str | Column) -> tuple[Column, ...]:
-    return tuple(Column(name) if isinstance(name, str) else name for name in names)
-
-
-TABLES: dict[str, TableSpec] = {
-    "accounts": TableSpec(
-        "accounts",
-        "account_id",
-        _columns(
-            "external_id",
-            "name",
-            "domain",
-            "website",
-            "industry",
-            "phone",
-            "street",
-            "city",
-            "state",
-            "postal_code",
-            "country",
-            "annual_revenue",
-            "employee_count",
-            "description",
-            Column("created_at", default="now()"),
-        ),
-    ),
-    "contacts": TableSpec(
-        "contacts",
-        "contact_id",
-        _columns(
-            "external_id",
-            "account_id",
-            "first_name",
-            "last_name",
-            "email",
-            "title",
-            "department",
-            "phone",
-            "mobile_phone",
-            "linkedin_url",
-            "city",
-            "country",
-            Column("has_opted_out_of_email", default="false"),
-            "description",
-            Column("created_at", default="now()"),
-        ),
-    ),
-    "leads": TableSpec(
-        "leads",
-        "lead_id",
-        _columns(
-            "external_id",
-            "first_name",
-            "last_name",
-            "company",
-            "title",
-            "email",
-            "phone",
-            "website",
-            "linkedin_url",
-            "city",
-            "country",
-            "lead_source",
-            Column("status", cast="public.lead_status", default="'new'"),
-            "estimated_amount",
-            "description",
-            "converted_account_id",
-            "converted_date",
-            Column("created_at", default="now()"),
-        ),
-    ),
-    "projects": TableSpec(
-        "projects",
-        "project_id",
-        _columns(
-            "external_id",
-            "account_id",
-            "primary_contact_id",
-            "name",
-            Column("stage", cast="public.project_stage", default="'qualification'"),
-            "amount",
-            Column("currency_code", default="'EUR'"),
-            "probability",
-            "close_date",
-            "start_date",
-            "end_date",
-            Column("delivery_status", cast="public.delivery_status"),
-            "lead_source",
-            "project_type",
-            "next_step",
-            "description",
-            Column("created_at", default="now()"),
-        ),
-    ),
-    "activities": TableSpec(
-        "activities",
-        "activity_id",
-        _columns(
-            "external_id",
-            Column("activity_type", cast="public.activity_type"),
-            Column("direction", cast="public.activity_direction"),
-            Column("status", cast="public.activity_status", default="'completed'"),
-            "subject",
-            "body",
-            "occurred_at",
-            "ends_at",
-            "due_date",
-            "lead_id",
-            "account_id",
-            "project_id",
-            "contact_id",
-            Column("created_at", default="now()"),
-        ),
-    ),
 }
 
 
@@ -326,7 +193,7 @@ class Stager:
             f"create temp table {EARLY_KEYS} (row_number integer, external_id text, "
             "email text) on commit drop"
         )
-        spec = TABLES["leads"]
+        spec = REGISTRY["leads"]
         defaults = [column for column in spec.columns if column.default]
         row = conn.execute(  # type: ignore[call-overload]
             "select " + ", ".join(f"({column.default})::text" for column in defaults)
@@ -393,7 +260,7 @@ class Stager:
             count = len(early)
             names: list[str] = []
             values: list[list[object]] = []
-            for column in TABLES["leads"].columns:
+            for column in REGISTRY["leads"].columns:
                 given = columns.get(column.name)
                 if column.default is None and (given is None or given.count(None) == rows):
                     continue  # blank in every row: the column is left out and stays NULL
@@ -861,12 +728,12 @@ def reject_unresolved_account(
 # --------------------------------------------------------------------------------------------
 # Merge
 # --------------------------------------------------------------------------------------------
-def merge(context: LoadContext, spec: TableSpec, where: str = "true") -> MergeCounts:
+def merge(context: LoadContext, spec: Entity, where: str = "true") -> MergeCounts:
     """One UPDATE for matched rows that differ, one INSERT for new rows; count each outcome."""
     counts = MergeCounts()
     table = f"public.{spec.table}"
 
-    def staged(column: Column) -> str:
+    def staged(column: Field) -> str:
         return f"s.{column.name}::{column.cast}" if column.cast else f"s.{column.name}"
 
     merged = []
@@ -908,13 +775,13 @@ def merge(context: LoadContext, spec: TableSpec, where: str = "true") -> MergeCo
     return counts
 
 
-def insert_statement(spec: TableSpec, source: str, where: str) -> str:
+def insert_statement(spec: Entity, source: str, where: str) -> str:
     """INSERT of the rows of ``source`` (aliased ``s``) matching ``where`` as new records.
 
     Blank cells take the column's default; ``%(source)s`` and ``%(batch)s`` are parameters.
     """
 
-    def staged(column: Column) -> str:
+    def staged(column: Field) -> str:
         return f"s.{column.name}::{column.cast}" if column.cast else f"s.{column.name}"
 
     names = ", ".join(column.name for column in spec.columns)
@@ -1017,7 +884,7 @@ def _load_leads(context: LoadContext, where: str = "true") -> MergeCounts:
               and (s.converted_account_id is not null or s.converted_date is not null)
             """
         )
-    counts = merge(context, TABLES["leads"], where)
+    counts = merge(context, REGISTRY["leads"], where)
     counts.inserted += context.early_inserted
     return counts
 
@@ -1044,7 +911,7 @@ def _load_contacts(context: LoadContext, where: str = "true") -> MergeCounts:
         fix="import the account first, add it to the file, or import the person as a lead "
         "with --entity leads.",
     )
-    return merge(context, TABLES["contacts"], where)
+    return merge(context, REGISTRY["contacts"], where)
 
 
 def _load_people(context: LoadContext) -> MergeCounts:
@@ -1162,7 +1029,7 @@ def _load_accounts(context: LoadContext) -> MergeCounts:
         noun="account",
         shown="s.name",
     )
-    return merge(context, TABLES["accounts"])
+    return merge(context, REGISTRY["accounts"])
 
 
 def _load_projects(context: LoadContext) -> MergeCounts:
@@ -1266,7 +1133,7 @@ def _load_projects(context: LoadContext) -> MergeCounts:
         value="s.end_date",
         explain="'the end date is before the start date; correct one of them.'",
     )
-    return merge(context, TABLES["projects"])
+    return merge(context, REGISTRY["projects"])
 
 
 def _load_activities(context: LoadContext) -> MergeCounts:
@@ -1392,4 +1259,4 @@ def _load_activities(context: LoadContext) -> MergeCounts:
         noun="activity",
         shown="coalesce(s.subject, s.occurred_at::text)",
     )
-    return merge(context, TABLES["activities"])
+    return merge(context, REGISTRY["activities"])

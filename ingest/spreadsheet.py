@@ -29,6 +29,7 @@ from ingest.audit import (
     record_failure,
     record_rejections,
 )
+from ingest.entities import DATE_ORDERS, ENTITY_FIELDS, ROW_IDENTITY, Field
 from ingest.errors import CrmError, ExitCode
 from ingest.imports import ImportOptions
 from ingest.readers import REPORT_SUFFIX, Chunk, SheetTable, open_table
@@ -38,19 +39,12 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from ingest.profiles import Mapping
-    from ingest.validate import ColumnSource, Field, ValidationContext
+    from ingest.validate import ColumnSource, ValidationContext
 
 # pandas and the loader are imported when a file is really loaded, so that skipping a file that
 # was imported before takes a fraction of a second.
-DATE_ORDERS = ("DMY", "MDY", "YMD")
 
 Progress = Callable[[int, int], None]  # (done, total), in bytes for CSV and rows for XLSX
-
-IDENTITY_COLUMNS = {
-    "leads": ("first_name", "last_name", "company", "email", "linkedin_url"),
-    "people": ("first_name", "last_name", "company", "email", "linkedin_url"),
-    "contacts": ("first_name", "last_name", "email"),
-}
 
 
 def import_spreadsheet(
@@ -200,7 +194,7 @@ def _load_file(
         frame_columns,
         load_stage,
     )
-    from ingest.validate import ENTITY_FIELDS, ColumnSource, ValidationContext
+    from ingest.validate import ColumnSource, ValidationContext
 
     variant = mapping.variant
     fields = ENTITY_FIELDS[variant.entity]
@@ -366,7 +360,7 @@ def _validate_chunk(
             raw[target] = pd.Series(default, index=index, dtype=object)
     typed, rejections_in_values = validate_frame(raw, fields, sources, context, row_numbers)
     rejections.extend(rejections_in_values)
-    identity = IDENTITY_COLUMNS.get(variant.entity)
+    identity = ROW_IDENTITY.get(variant.entity)
     if identity is not None and not typed.empty:
         present = [column for column in identity if column in typed]
         unnamed = typed[present].isna().all(axis=1) if present else typed.index.notna()

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from ingest.entities import ENTITY_FIELDS
 from ingest.errors import CrmError
 from ingest.validate import (
-    ENTITY_FIELDS,
     ColumnSource,
     ValidationContext,
     parse_amount,
