@@ -31,6 +31,7 @@ from ingest.audit import (
 )
 from ingest.entities import DATE_ORDERS, ENTITY_FIELDS, ROW_IDENTITY, Field
 from ingest.errors import CrmError, ExitCode
+from ingest.formulas import restore_formula
 from ingest.imports import ImportOptions
 from ingest.readers import REPORT_SUFFIX, Chunk, SheetTable, open_table
 from ingest.results import BatchCounts, FileFacts, FileResult, Rejection
@@ -342,8 +343,6 @@ def _validate_chunk(
     )
     variant = mapping.variant
     if variant.restore_formula_guard:
-        from ingest.export_salesforce import restore_formula
-
         for target in raw:
             restored = [restore_formula(value) for value in raw[target].tolist()]
             raw[target] = pd.Series(restored, index=index, dtype=object)
