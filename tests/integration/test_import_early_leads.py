@@ -11,7 +11,7 @@ import psycopg
 import pytest
 from import_helpers import counts, run_import
 
-from ingest.load import Stager, _first_occurrences
+from ingest.load.staging import Stager, _first_occurrences
 
 STORED = """
 insert into public.accounts (name, external_id) values ('Acme', 'acc-1');
