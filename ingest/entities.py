@@ -1,19 +1,20 @@
 """The entity registry: what the importer can write to each table, and how to read it from a file.
 
 One :class:`Entity` per table the importers load (leads, accounts, contacts, projects,
-activities), in the order the tables are named to the user. Each lists, in table order, the
-columns an import writes (``columns``: values read from the file, and the ids of related records
-the loader resolves), then the natural keys of related records a file may name instead of their
-ids (``references``), the columns that identify a row (``identity``), and the table columns no
-import fills, each with its reason (``not_imported``). Contact and lead files are read as one
-more kind, ``people``, whose rows become contacts or leads one by one.
+activities), in the order the tables are named to the user. Each lists the columns an import
+writes (``columns``: values read from the file, and the ids of related records the loader
+resolves), the natural keys of related records a file may name instead of their ids
+(``references``), the columns that identify a row (``identity``), and the table columns no import
+fills, each with its reason (``not_imported``). Contact lists exported from other tools are read
+as one more kind, ``people``, whose rows become contacts or leads one by one.
 
 The validator (:mod:`ingest.validate`), the profiles (:mod:`ingest.profiles`) and the loader
 (:mod:`ingest.load`) all derive from here, and ``tests/ingest/test_entities.py`` compares the
 registry with ``schema.sql`` (every column, type, insert default and enum label), so a column
 added to one and not the other fails the suite.
 
-Plain data only: no pandas, no psycopg, so ``crm --help`` and the mail importer can use it.
+Plain data only: no pandas, no psycopg, so the command line can name the entities and date
+orders without loading either.
 """
 
 from __future__ import annotations
@@ -89,7 +90,7 @@ class Entity:
 
     name: str
     id_column: str
-    columns: tuple[Field, ...]  # the table's columns an import writes, in table order
+    columns: tuple[Field, ...]  # the table's columns an import writes, in the order it does
     references: tuple[Field, ...] = ()  # natural keys of related records (read, never stored)
     identity: tuple[str, ...] = ()  # a file must map one of these, in this order in messages
     rows_need_identity: bool = False  # and each row must fill one (the table's CHECK says so)
@@ -97,6 +98,7 @@ class Entity:
 
     @property
     def table(self) -> str:
+        """Its table in schema public, named like the entity."""
         return self.name
 
     @property
