@@ -19,10 +19,6 @@ from ingest.options import ImportOptions, MailOptions, Progress
 from ingest.readers import REPORT_SUFFIX, SPREADSHEET_SUFFIXES
 from ingest.results import FileResult
 
-# Kept here (not imported from the validator) so that `crm --help` does not load pandas.
-ENTITIES = ("leads", "accounts", "contacts", "projects", "activities")
-DATE_ORDERS = ("DMY", "MDY", "YMD")
-
 
 def is_mail(path: Path) -> bool:
     """Whether ``path`` is a mail export (an mbox, an .eml, a folder of them)."""

@@ -21,38 +21,31 @@ from typing import TYPE_CHECKING
 
 import psycopg
 
-from ingest.batches import (
-    BatchCounts,
-    FileFacts,
-    Rejection,
+from ingest.audit import (
     find_loaded_batch,
     finish_batch,
+    lock_imports,
     open_batch,
     record_failure,
     record_rejections,
 )
+from ingest.entities import DATE_ORDERS, ENTITY_FIELDS, ROW_IDENTITY, Field
 from ingest.errors import CrmError, ExitCode
+from ingest.formulas import restore_formula
 from ingest.options import ImportOptions
 from ingest.readers import REPORT_SUFFIX, Chunk, SheetTable, open_table
-from ingest.results import FileResult
+from ingest.results import BatchCounts, FileFacts, FileResult, Rejection
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from ingest.profiles import Mapping
-    from ingest.validate import ColumnSource, Field, ValidationContext
+    from ingest.validate import ColumnSource, ValidationContext
 
 # pandas and the loader are imported when a file is really loaded, so that skipping a file that
 # was imported before takes a fraction of a second.
-DATE_ORDERS = ("DMY", "MDY", "YMD")
 
 Progress = Callable[[int, int], None]  # (done, total), in bytes for CSV and rows for XLSX
-
-IDENTITY_COLUMNS = {
-    "leads": ("first_name", "last_name", "company", "email", "linkedin_url"),
-    "people": ("first_name", "last_name", "company", "email", "linkedin_url"),
-    "contacts": ("first_name", "last_name", "email"),
-}
 
 
 def import_spreadsheet(
@@ -80,7 +73,6 @@ def import_spreadsheet(
                 "Use --force to import it again."
             )
             return result
-    from ingest.load import ADVISORY_LOCK
     from ingest.profiles import choose_mapping
 
     table: SheetTable | None = None
@@ -93,7 +85,7 @@ def import_spreadsheet(
         result.profile = mapping.variant.label
         result.entity = mapping.entity
         with conn.transaction():
-            conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (ADVISORY_LOCK,))
+            lock_imports(conn)
             batch_id = open_batch(
                 conn,
                 facts,
@@ -203,7 +195,7 @@ def _load_file(
         frame_columns,
         load_stage,
     )
-    from ingest.validate import ENTITY_FIELDS, ColumnSource, ValidationContext
+    from ingest.validate import ColumnSource, ValidationContext
 
     variant = mapping.variant
     fields = ENTITY_FIELDS[variant.entity]
@@ -351,8 +343,6 @@ def _validate_chunk(
     )
     variant = mapping.variant
     if variant.restore_formula_guard:
-        from consulting_crm.exports.salesforce import restore_formula
-
         for target in raw:
             restored = [restore_formula(value) for value in raw[target].tolist()]
             raw[target] = pd.Series(restored, index=index, dtype=object)
@@ -369,7 +359,7 @@ def _validate_chunk(
             raw[target] = pd.Series(default, index=index, dtype=object)
     typed, rejections_in_values = validate_frame(raw, fields, sources, context, row_numbers)
     rejections.extend(rejections_in_values)
-    identity = IDENTITY_COLUMNS.get(variant.entity)
+    identity = ROW_IDENTITY.get(variant.entity)
     if identity is not None and not typed.empty:
         present = [column for column in identity if column in typed]
         unnamed = typed[present].isna().all(axis=1) if present else typed.index.notna()

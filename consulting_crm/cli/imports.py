@@ -17,20 +17,10 @@ from consulting_crm import database as db
 from consulting_crm.cli.output import console
 from consulting_crm.importing import import_with_progress, print_summary
 from consulting_crm.settings import load_settings
-from ingest.dispatch import (
-    DATE_ORDERS,
-    ENTITIES,
-    expand_paths,
-    summary_exit_code,
-)
+from ingest.dispatch import expand_paths, summary_exit_code
+from ingest.entities import DATE_ORDERS, ENTITIES
 from ingest.errors import CrmError, ExitCode
 from ingest.options import ImportOptions, MailOptions
-
-IMPORT_EXIT_CODES = (
-    "Exit codes: 0 every file loaded (or was already imported); 4 files loaded but some rows were "
-    "rejected (see the reject report); 5 at least one file failed and loaded nothing; 3 a problem "
-    "you can fix before anything is imported (a missing file, no database)."
-)
 
 
 def write_template(entity: str, out: Path | None) -> Path:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -24,44 +23,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ingest.errors import CrmError
+from ingest.formulas import guard_formula
 
 if TYPE_CHECKING:
     import psycopg
 
 SCHEMA = "salesforce"
-
-# A cell whose first character (after leading spaces) is one of these is a formula, or can become
-# one, when the file is opened in a spreadsheet (OWASP's list: = + - @, tab, CR, LF).
-FORMULA_TRIGGERS = frozenset("=+-@\t\r\n")
-# ... except a signed number or phone number: digits with spaces, brackets, dots, commas, dashes
-# and slashes. Without letters, quotes, `!` or `|` it cannot call a function or reach DDE, and
-# guarding it would put an apostrophe into every `+49 30 ...` phone and `-12` amount.
-_SIGNED_NUMBER_OR_PHONE = re.compile(r"[+-][\d ().,/-]*\d[\d ().,/-]*")
-FORMULA_GUARD = "'"
-
-
-def needs_formula_guard(value: str) -> bool:
-    """True when ``value`` must get a leading apostrophe to be safe in a spreadsheet.
-
-    A value that already starts with an apostrophe is guarded again when the rest needs it, so that
-    :func:`restore_formula` can tell a guard we added from an apostrophe that was in the data.
-    """
-    rest = value.lstrip(" ")
-    if rest and rest[0] in FORMULA_TRIGGERS:
-        return _SIGNED_NUMBER_OR_PHONE.fullmatch(rest) is None
-    return value.startswith(FORMULA_GUARD) and needs_formula_guard(value[1:])
-
-
-def guard_formula(value: str) -> str:
-    """``value`` with a leading apostrophe when a spreadsheet would read it as a formula."""
-    return FORMULA_GUARD + value if needs_formula_guard(value) else value
-
-
-def restore_formula(value: str) -> str:
-    """Undo :func:`guard_formula`: ``restore_formula(guard_formula(x)) == x`` for every string."""
-    if value.startswith(FORMULA_GUARD) and needs_formula_guard(value[1:]):
-        return value[1:]
-    return value
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,10 @@ from collections.abc import Mapping
 import psycopg
 from psycopg import sql
 
+from ingest.audit import lock_imports
 from ingest.mail.people import FREE_MAIL_DOMAINS
 
 __all__ = [
-    "ADVISORY_LOCK",
     "EXTERNAL_ID",
     "SOURCE",
     "create_activities",
@@ -25,9 +25,6 @@ __all__ = [
     "relink",
 ]
 
-# The same lock as the spreadsheet importer (ingest.load.ADVISORY_LOCK), taken by mail imports
-# (ingest.mail.load) and relink alike: one import at a time.
-ADVISORY_LOCK = "consulting-crm import"
 SOURCE = "mail"
 # An activity's external id: the message key plus the start of its content fingerprint, so two
 # different messages that share a Message-ID get two activities.
@@ -41,7 +38,7 @@ def relink(conn: psycopg.Connection) -> int:
     caller's transaction when there is one (as a savepoint), else in its own.
     """
     with conn.transaction():
-        conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (ADVISORY_LOCK,))
+        lock_imports(conn)  # one import (or relink) at a time, as for spreadsheets
         linked = link_messages(
             conn,
             "ingest.mail_messages",

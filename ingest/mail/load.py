@@ -19,12 +19,10 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from ingest.batches import (
-    BatchCounts,
-    FileFacts,
-    Rejection,
+from ingest.audit import (
     find_loaded_batch,
     finish_batch,
+    lock_imports,
     open_batch,
     record_failure,
     record_rejections,
@@ -32,7 +30,6 @@ from ingest.batches import (
 from ingest.errors import CrmError
 from ingest.mail.body import BODY_MAX_CHARS
 from ingest.mail.link import (
-    ADVISORY_LOCK,
     EXTERNAL_ID,
     SOURCE,
     create_activities,
@@ -54,7 +51,7 @@ from ingest.mail.sources import (
     iter_messages,
     recognise,
 )
-from ingest.results import FileResult
+from ingest.results import BatchCounts, FileFacts, FileResult, Rejection
 
 __all__ = ["describe", "import_mail_file"]
 
@@ -154,7 +151,7 @@ def import_mail_file(
     )
     try:
         with conn.transaction():
-            conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (ADVISORY_LOCK,))
+            lock_imports(conn)
             batch_id = open_batch(
                 conn, facts, profile=export.label, entity=ENTITY, encoding=None, dry_run=dry_run
             )

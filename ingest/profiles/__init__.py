@@ -18,23 +18,12 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 
+from ingest.entities import DATE_ORDERS, ENTITIES, ENTITY_FIELDS, IDENTITY, PEOPLE_ENTITIES
 from ingest.errors import CrmError, ExitCode
 from ingest.readers import normalise_header
-from ingest.validate import DATE_ORDERS, ENTITIES, ENTITY_FIELDS
 
 # Specific profiles first: on a tie the earlier one wins; generic is the fallback.
 PROFILE_NAMES = ("salesforce", "hubspot", "google_contacts", "linkedin", "outlook", "generic")
-PEOPLE_ENTITIES = ("leads", "contacts")
-
-# At least one of these must be mapped, or the file cannot be loaded as that entity.
-REQUIRED_ANY: dict[str, tuple[str, ...]] = {
-    "leads": ("email", "last_name", "first_name", "company", "linkedin_url"),
-    "people": ("email", "last_name", "first_name", "company", "linkedin_url"),
-    "contacts": ("email", "last_name", "first_name"),
-    "accounts": ("name",),
-    "projects": ("name",),
-    "activities": ("subject", "occurred_at", "due_date", "body"),
-}
 
 
 @dataclass(frozen=True)
@@ -197,7 +186,8 @@ def choose_mapping(
     target_entity = variant.entity
     if target_entity == "people" and entity is not None:
         target_entity = entity
-    required = REQUIRED_ANY[variant.entity if variant.entity == "people" else target_entity]
+    # At least one identifying column must be mapped, or the file cannot be loaded as the entity.
+    required = IDENTITY[variant.entity if variant.entity == "people" else target_entity]
     if not any(column in targets for column in required):
         names = [variant.columns.get(column, (column,))[0] for column in required]
         raise CrmError(

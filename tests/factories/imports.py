@@ -6,8 +6,9 @@ from pathlib import Path
 
 import psycopg
 
+from ingest.options import ImportOptions
 from ingest.results import FileResult
-from ingest.spreadsheet import ImportOptions, import_spreadsheet
+from ingest.spreadsheet import import_spreadsheet
 
 TABLES = ("accounts", "contacts", "leads", "projects", "activities")
 

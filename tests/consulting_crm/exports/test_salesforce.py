@@ -21,73 +21,14 @@ from psycopg.rows import dict_row
 
 from consulting_crm.cli import main
 from consulting_crm.dbt_runner import BuildResult
-from consulting_crm.exports.salesforce import (
-    csv_cell,
-    export_file_names,
-    guard_formula,
-    needs_formula_guard,
-    restore_formula,
-)
+from consulting_crm.exports.salesforce import csv_cell, export_file_names
 from ingest.errors import ExitCode
+from ingest.formulas import needs_formula_guard
+
 
 # --------------------------------------------------------------------------------------------
-# The formula guard, without a database
+# CSV cells, without a database
 # --------------------------------------------------------------------------------------------
-GUARDED = [
-    "=SUM(A1:A9)",
-    "=cmd|' /C calc'!A0",
-    "+SUM(A1)",
-    "-2+3+cmd|' /C calc'!A0",
-    "@SUM(A1)",
-    "\t=1+1",
-    "\rnext",
-    "\nnext",
-    '  =HYPERLINK("http://evil.example")',  # after leading spaces
-    "   @risk",
-    "-",
-    "- follow up",
-    "+1 555 0100 ext. 12",  # a phone with letters could hide a function name
-    "=",
-    "'=SUM(A1)",  # an apostrophe already in the data, before a formula: guarded again
-]
-UNTOUCHED = [
-    "+49 30 1234567",
-    "+1 (555) 010-0000",
-    "  +44 20 7946 0000",
-    "-12",
-    "-12.50",
-    "-1,5",
-    "Acme GmbH",
-    "a=b",
-    "mail@example.com",
-    "'Tis the season",  # an apostrophe before an ordinary value stays as it is
-    "'+49 30 1234567",
-    "",
-    "   ",
-    "2025-06-30",
-]
-
-
-@pytest.mark.parametrize("value", GUARDED)
-def test_formula_like_values_get_an_apostrophe(value: str) -> None:
-    assert needs_formula_guard(value)
-    assert guard_formula(value) == "'" + value
-
-
-@pytest.mark.parametrize("value", UNTOUCHED)
-def test_numbers_phones_and_text_are_left_alone(value: str) -> None:
-    assert not needs_formula_guard(value)
-    assert guard_formula(value) == value
-
-
-@pytest.mark.parametrize("value", GUARDED + UNTOUCHED + ["''=x", "'''-y", " '=z", "'"])
-def test_restore_undoes_the_guard_exactly(value: str) -> None:
-    assert restore_formula(guard_formula(value)) == value
-    # A file guarded twice (exported, opened, exported again) needs two restores, no more.
-    twice = guard_formula(guard_formula(value))
-    assert restore_formula(restore_formula(twice)) == value
-
-
 def test_csv_cells_are_what_data_loader_reads() -> None:
     berlin = dt.timezone(dt.timedelta(hours=2))
     assert csv_cell(None) == ""

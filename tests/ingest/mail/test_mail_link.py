@@ -59,9 +59,16 @@ def test_free_mail_domains_never_match_an_account(seeded: psycopg.Connection) ->
 
 
 def test_mail_and_spreadsheet_imports_share_one_lock() -> None:
-    # Kept as a copy so importing mail does not load pandas; this keeps the two in step.
-    from ingest import load as spreadsheet_load
+    # Every importer takes the one import lock through ingest.audit.lock_imports; no module keeps
+    # a copy of its name (a copy could drift and let two imports run at once).
+    import inspect
+
+    from ingest import audit, spreadsheet
     from ingest.mail import link as mail_link
     from ingest.mail import load as mail_load
 
-    assert mail_load.ADVISORY_LOCK == mail_link.ADVISORY_LOCK == spreadsheet_load.ADVISORY_LOCK
+    for module in (spreadsheet, mail_load, mail_link):
+        source = inspect.getsource(module)
+        assert "lock_imports(conn)" in source, module.__name__
+        assert "pg_advisory" not in source, module.__name__
+    assert audit.IMPORT_LOCK in inspect.getsource(audit)

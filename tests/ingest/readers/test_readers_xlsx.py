@@ -9,14 +9,14 @@ import pytest
 
 from ingest.errors import CrmError
 from ingest.readers import open_table
-from tests.factories.spreadsheets import write_xlsx
+from tests.factories.spreadsheets import Cell, write_xlsx
 
 
 def data_rows(path: Path, sheet: str | None = None) -> list[list[str]]:
     return [row for chunk in open_table(path, sheet=sheet).chunks() for row in chunk.rows]
 
 
-HEADER = ["first_name", "email", "phone", "estimated_amount", "created_at"]
+HEADER: list[Cell] = ["first_name", "email", "phone", "estimated_amount", "created_at"]
 
 
 @pytest.mark.parametrize("date1904", [False, True])

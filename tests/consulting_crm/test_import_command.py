@@ -11,8 +11,7 @@ import pytest
 
 from consulting_crm.cli import main
 from ingest import dispatch
-from ingest.batches import BatchCounts
-from ingest.results import FileResult
+from ingest.results import BatchCounts, FileResult
 from tests.factories.spreadsheets import DATA
 
 

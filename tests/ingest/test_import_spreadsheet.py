@@ -14,7 +14,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from ingest.spreadsheet import ImportOptions, import_spreadsheet
+from ingest.options import ImportOptions
+from ingest.spreadsheet import import_spreadsheet
 from tests.factories.imports import counts, run_import, snapshot
 from tests.factories.spreadsheets import DATA
 

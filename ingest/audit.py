@@ -1,65 +1,28 @@
-"""The import audit trail shared by every importer: batch records and rejected rows.
+"""The import audit trail shared by every importer: the import lock, batch records, rejected rows.
 
 Each imported file gets one ``ingest.import_batches`` row, written in the same transaction as the
 data it loads, so a file that fails leaves no half-written batch behind. The failure itself is then
-recorded by :func:`record_failed_batch` in a transaction of its own.
+recorded by :func:`record_failed_batch` in a transaction of its own. What is recorded (counts,
+rejections, the file's facts) are the plain data classes of :mod:`ingest.results`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING
 
 import psycopg
 
-if TYPE_CHECKING:
-    from ingest.results import FileResult
+from ingest.results import BatchCounts, FileFacts, FileResult, Rejection
+
+# One import at a time, whichever importer runs it (spreadsheets, mail, the nightly run): each
+# file's transaction takes this advisory lock before it opens its batch, with :func:`lock_imports`.
+IMPORT_LOCK = "consulting-crm import"
 
 
-@dataclass(frozen=True)
-class Rejection:
-    """One input row that could not be loaded, with what the user needs to fix it."""
-
-    row_number: int
-    reason_code: str
-    message: str
-    column: str | None = None
-    value: str | None = None
-    raw_row: dict[str, object] | None = None
-
-
-@dataclass
-class BatchCounts:
-    """What happened to the rows of one file."""
-
-    read: int = 0
-    blank: int = 0
-    inserted: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    rejected: int = 0
-    extra: dict[str, int] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class FileFacts:
-    """What identifies an input file in the audit trail."""
-
-    name: str
-    sha256: str
-    size_bytes: int
-
-    @classmethod
-    def of(cls, path: Path) -> FileFacts:
-        digest = hashlib.sha256()
-        with path.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-        return cls(name=path.name, sha256=digest.hexdigest(), size_bytes=path.stat().st_size)
+def lock_imports(conn: psycopg.Connection) -> None:
+    """Wait until no other import runs, then hold the import lock until this transaction ends."""
+    conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (IMPORT_LOCK,))
 
 
 def find_loaded_batch(conn: psycopg.Connection, sha256: str) -> tuple[int, str] | None:

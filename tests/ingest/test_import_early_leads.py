@@ -10,7 +10,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from ingest.load import Stager, _first_occurrences
+from ingest.load.staging import Stager, _first_occurrences
 from tests.factories.imports import counts, run_import
 
 STORED = """

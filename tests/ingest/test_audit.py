@@ -7,16 +7,14 @@ from pathlib import Path
 
 import psycopg
 
-from ingest.batches import (
-    BatchCounts,
-    FileFacts,
-    Rejection,
+from ingest.audit import (
     find_loaded_batch,
     finish_batch,
     open_batch,
     record_failed_batch,
     record_rejections,
 )
+from ingest.results import BatchCounts, FileFacts, Rejection
 
 
 def test_file_facts_hash_the_bytes(tmp_path: Path) -> None:

@@ -5,14 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from ingest.entities import ENTITY_FIELDS
 from ingest.errors import CrmError
-from ingest.validate import (
-    ENTITY_FIELDS,
-    ColumnSource,
-    ValidationContext,
-    parse_amount,
-    validate_frame,
-)
+from ingest.validate import ColumnSource, ValidationContext, validate_frame
+from ingest.values.money import parse_amount
 
 
 def run(

@@ -1,0 +1,288 @@
+"""The entity registry: what the importer can write to each table, and how to read it from a file.
+
+One :class:`Entity` per table the importers load (leads, accounts, contacts, projects,
+activities), in the order the tables are named to the user. Each lists the columns an import
+writes (``columns``: values read from the file, and the ids of related records the loader
+resolves), the natural keys of related records a file may name instead of their ids
+(``references``), the columns that identify a row (``identity``), and the table columns no import
+fills, each with its reason (``not_imported``). Contact lists exported from other tools are read
+as one more kind, ``people``, whose rows become contacts or leads one by one.
+
+The validator (:mod:`ingest.validate`), the profiles (:mod:`ingest.profiles`) and the loader
+(:mod:`ingest.load`) all derive from here, and ``tests/ingest/test_entities.py`` compares the
+registry with ``schema.sql`` (every column, type, insert default and enum label), so a column
+added to one and not the other fails the suite.
+
+Plain data only: no pandas, no psycopg, so the command line can name the entities and date
+orders without loading either.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# How an ambiguous date like 03/04/2024 is read (--date-format, a profile's date_format).
+DATE_ORDERS = ("DMY", "MDY", "YMD")
+
+# The labels of the enum types in schema.sql, in their order there.
+ENUMS: dict[str, tuple[str, ...]] = {
+    "lead_status": ("new", "contacted", "qualified", "unqualified", "converted"),
+    "project_stage": ("qualification", "proposal", "negotiation", "won", "lost"),
+    "delivery_status": ("not_started", "active", "on_hold", "completed", "cancelled"),
+    "activity_type": ("email", "call", "meeting", "note", "task"),
+    "activity_direction": ("inbound", "outbound"),
+    "activity_status": ("open", "completed", "cancelled"),
+}
+
+# How a value is read from a cell, and the type it is staged as (enums are staged as text and
+# cast on merge, so a bad label is a rejected row rather than a failed COPY).
+KIND_SQL_TYPES: dict[str, str] = {
+    "text": "text",  # kept as written (blank = NULL)
+    "key": "text",  # an external id: trimmed
+    "email": "text",  # checked like the CHECK constraint, `mailto:` dropped
+    "domain": "text",  # a domain or website, reduced to its lower-cased host
+    "money": "numeric(14,2)",  # `1.234,56 €`; the currency goes to a `<name>__currency` column
+    "percent": "numeric(5,4)",  # 75, 75% or 0.75 → 0.7500
+    "integer": "integer",
+    "date": "date",
+    "timestamp": "timestamptz",
+    "boolean": "boolean",
+    "enum": "text",  # one of ENUMS[enum], or a profile's value map
+    "id": "uuid",  # a related record's id: never read, resolved from `references`
+}
+
+# Columns of every table that no file fills: the database sets them (the id by its default,
+# updated_at by a trigger) or the importer does, the same for every row of a file (source: the
+# profile or "mail"; import_batch_id: the file's batch).
+SYSTEM_COLUMNS = ("source", "import_batch_id", "updated_at")
+
+
+@dataclass(frozen=True)
+class Field:
+    """A column the importer fills: how to read it, its staged type and its insert default."""
+
+    name: str
+    kind: str = "text"  # a key of KIND_SQL_TYPES
+    enum: str | None = None  # for kind "enum": a key of ENUMS
+    default: str | None = None  # SQL used on insert when the cell is blank
+    references: tuple[str, ...] = ()  # for kind "id": the reference fields it is resolved from
+
+    def __post_init__(self) -> None:
+        if self.kind not in KIND_SQL_TYPES:
+            raise ValueError(f"{self.name}: unknown kind {self.kind!r}")
+        if (self.kind == "enum") != (self.enum in ENUMS):
+            raise ValueError(f"{self.name}: an enum field names one of {list(ENUMS)}")
+
+    @property
+    def sql_type(self) -> str:
+        """The type of its column in the stage table."""
+        return KIND_SQL_TYPES[self.kind]
+
+    @property
+    def cast(self) -> str:
+        """The cast from the stage to the table ("" when none is needed)."""
+        return f"public.{self.enum}" if self.enum else ""
+
+
+@dataclass(frozen=True)
+class Entity:
+    """One table the importers load, and what a file can say about its rows."""
+
+    name: str
+    id_column: str
+    columns: tuple[Field, ...]  # the table's columns an import writes, in the order it does
+    references: tuple[Field, ...] = ()  # natural keys of related records (read, never stored)
+    identity: tuple[str, ...] = ()  # a file must map one of these, in this order in messages
+    rows_need_identity: bool = False  # and each row must fill one (the table's CHECK says so)
+    not_imported: dict[str, str] = field(default_factory=dict)  # column → why no file fills it
+
+    @property
+    def table(self) -> str:
+        """Its table in schema public, named like the entity."""
+        return self.name
+
+    @property
+    def fields(self) -> dict[str, Field]:
+        """What a file can fill, by name: the table's values, then the references."""
+        values = [column for column in self.columns if column.kind != "id"]
+        return {column.name: column for column in (*values, *self.references)}
+
+    @property
+    def system_columns(self) -> tuple[str, ...]:
+        """The table's columns no file fills and that need no reason of their own."""
+        return (self.id_column, *SYSTEM_COLUMNS)
+
+
+def _text(*names: str) -> tuple[Field, ...]:
+    return tuple(Field(name) for name in names)
+
+
+CREATED_AT = Field("created_at", "timestamp", default="now()")
+ACCOUNT_REFERENCES = (
+    Field("account_external_id", "key"),
+    Field("account_name"),
+    Field("account_domain", "domain"),
+)
+ACCOUNT_ID = Field("account_id", "id", references=tuple(f.name for f in ACCOUNT_REFERENCES))
+
+LEADS = Entity(
+    name="leads",
+    id_column="lead_id",
+    columns=(
+        Field("external_id", "key"),
+        *_text("first_name", "last_name", "company", "title"),
+        Field("email", "email"),
+        *_text("phone", "website", "linkedin_url", "city", "country", "lead_source"),
+        Field("status", "enum", "lead_status", default="'new'"),
+        Field("estimated_amount", "money"),
+        Field("description"),
+        Field("converted_account_id", "id", references=("converted_account_external_id",)),
+        Field("converted_date", "date"),
+        CREATED_AT,
+    ),
+    references=(Field("converted_account_external_id", "key"),),
+    identity=("email", "last_name", "first_name", "company", "linkedin_url"),
+    rows_need_identity=True,  # leads_identified
+    not_imported={
+        "converted_contact_id": "set when a lead is converted in the CRM, not by an import",
+        "converted_project_id": "set when a lead is converted in the CRM, not by an import",
+    },
+)
+
+ACCOUNTS = Entity(
+    name="accounts",
+    id_column="account_id",
+    columns=(
+        Field("external_id", "key"),
+        Field("name"),
+        Field("domain", "domain"),
+        *_text("website", "industry", "phone", "street", "city", "state", "postal_code"),
+        Field("country"),
+        Field("annual_revenue", "money"),
+        Field("employee_count", "integer"),
+        Field("description"),
+        CREATED_AT,
+    ),
+    identity=("name",),
+)
+
+CONTACTS = Entity(
+    name="contacts",
+    id_column="contact_id",
+    columns=(
+        Field("external_id", "key"),
+        ACCOUNT_ID,
+        *_text("first_name", "last_name"),
+        Field("email", "email"),
+        *_text("title", "department", "phone", "mobile_phone", "linkedin_url", "city", "country"),
+        Field("has_opted_out_of_email", "boolean", default="false"),
+        Field("description"),
+        CREATED_AT,
+    ),
+    references=ACCOUNT_REFERENCES,
+    identity=("email", "last_name", "first_name"),
+    rows_need_identity=True,  # contacts_identified
+)
+
+PROJECTS = Entity(
+    name="projects",
+    id_column="project_id",
+    columns=(
+        Field("external_id", "key"),
+        ACCOUNT_ID,
+        Field(
+            "primary_contact_id",
+            "id",
+            references=("primary_contact_external_id", "primary_contact_email"),
+        ),
+        Field("name"),
+        Field("stage", "enum", "project_stage", default="'qualification'"),
+        Field("amount", "money"),
+        Field("currency_code", default="'EUR'"),
+        Field("probability", "percent"),
+        Field("close_date", "date"),
+        Field("start_date", "date"),
+        Field("end_date", "date"),
+        Field("delivery_status", "enum", "delivery_status"),
+        *_text("lead_source", "project_type", "next_step", "description"),
+        CREATED_AT,
+    ),
+    references=(
+        *ACCOUNT_REFERENCES,
+        Field("primary_contact_external_id", "key"),
+        Field("primary_contact_email", "email"),
+    ),
+    identity=("name",),
+)
+
+ACTIVITIES = Entity(
+    name="activities",
+    id_column="activity_id",
+    columns=(
+        Field("external_id", "key"),
+        Field("activity_type", "enum", "activity_type"),
+        Field("direction", "enum", "activity_direction"),
+        Field("status", "enum", "activity_status", default="'completed'"),
+        Field("subject"),
+        Field("body"),
+        Field("occurred_at", "timestamp"),
+        Field("ends_at", "timestamp"),
+        Field("due_date", "date"),
+        # Who/What are Salesforce's polymorphic references: the id of a lead or contact (Who),
+        # of a project or account (What).
+        Field("lead_id", "id", references=("who_external_id", "lead_email")),
+        Field(
+            "account_id",
+            "id",
+            references=("what_external_id", *(f.name for f in ACCOUNT_REFERENCES)),
+        ),
+        Field(
+            "project_id",
+            "id",
+            references=("project_external_id", "what_external_id", "project_name"),
+        ),
+        Field("contact_id", "id", references=("who_external_id", "contact_email")),
+        CREATED_AT,
+    ),
+    references=(
+        Field("who_external_id", "key"),
+        Field("what_external_id", "key"),
+        Field("lead_email", "email"),
+        Field("contact_email", "email"),
+        *ACCOUNT_REFERENCES,
+        Field("project_external_id", "key"),
+        Field("project_name"),
+    ),
+    identity=("subject", "occurred_at", "due_date", "body"),
+    not_imported={
+        "thread_key": "filled by the mail importer (the conversation a message belongs to)",
+        "details": "filled by the mail importer (addresses, message id, attachments)",
+    },
+)
+
+# In the order the user sees them named (`--entity`, messages).
+REGISTRY: dict[str, Entity] = {
+    entity.name: entity for entity in (LEADS, ACCOUNTS, CONTACTS, PROJECTS, ACTIVITIES)
+}
+ENTITIES = tuple(REGISTRY)
+
+# People files (HubSpot contacts, Google, Outlook, LinkedIn) become contacts or leads per row:
+# they can fill any field of either, and are identified like leads.
+PEOPLE = "people"
+PEOPLE_ENTITIES = ("leads", "contacts")
+
+# What each kind of file can fill: an entity's fields, or for people those of leads and contacts.
+ENTITY_FIELDS: dict[str, dict[str, Field]] = {name: e.fields for name, e in REGISTRY.items()}
+ENTITY_FIELDS[PEOPLE] = {
+    **LEADS.fields,
+    **{name: spec for name, spec in CONTACTS.fields.items() if name not in LEADS.fields},
+}
+
+# A file of each kind must map at least one of these columns ...
+IDENTITY: dict[str, tuple[str, ...]] = {name: e.identity for name, e in REGISTRY.items()}
+IDENTITY[PEOPLE] = LEADS.identity
+# ... and for these kinds every row must fill one, or it is rejected before the merge.
+ROW_IDENTITY: dict[str, tuple[str, ...]] = {
+    name: e.identity for name, e in REGISTRY.items() if e.rows_need_identity
+}
+ROW_IDENTITY[PEOPLE] = LEADS.identity

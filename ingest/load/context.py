@@ -1,0 +1,47 @@
+"""What every step of the load works with: the file's context, and the counts the merge adds up."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import psycopg
+
+
+@dataclass
+class MergeCounts:
+    """What the merge did with the staged rows (``routed``: people files, rows per table)."""
+
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected_rows: int = 0
+    routed: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class LoadContext:
+    """What the SQL messages need to name: the file and the headers behind each column."""
+
+    conn: psycopg.Connection
+    batch_id: int
+    file_name: str
+    source: str
+    entity: str  # the mapped entity ("people" for contact/lead files)
+    headers: dict[str, str]  # stage column → header in the file
+    forced_entity: str | None = None
+    # Filled by the Stager: leads already inserted while reading, rows left for the merge.
+    early_inserted: int = 0
+    staged_for_merge: int | None = None
+
+    def header(self, column: str) -> str:
+        return self.headers.get(column, column)
+
+    def execute(self, query: str, params: dict[str, object] | None = None) -> int:
+        cursor = self.conn.execute(query, params or {})  # type: ignore[arg-type]
+        return cursor.rowcount
+
+
+def add(total: MergeCounts, part: MergeCounts) -> None:
+    total.inserted += part.inserted
+    total.updated += part.updated
+    total.unchanged += part.unchanged

@@ -1,0 +1,47 @@
+"""What every value reader returns, and the per-file settings some of them need."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+
+@dataclass
+class ValidationContext:
+    """Per-file settings and decisions that must hold for every chunk of the file."""
+
+    file_name: str
+    date_order: str | None = None  # DMY, MDY or YMD: from --date-format or the profile
+    decimal_comma: bool = False  # a `;`-delimited file: `1,234` means 1.234
+    inferred_orders: dict[str, str] = field(default_factory=dict)
+
+    def where(self, row_number: int, header: str) -> str:
+        return f'{self.file_name}, row {row_number}, column "{header}"'
+
+
+@dataclass
+class ColumnResult:
+    """What a reader made of one column: its values, the rows it could not read, and why."""
+
+    values: pd.Series
+    bad: pd.Series  # boolean mask of rows to reject
+    reason: str = ""
+    explain: Callable[[str], str] = lambda value: ""
+    extra: dict[str, pd.Series] = field(default_factory=dict)
+
+
+def blank_mask(values: pd.Series) -> pd.Series:
+    """The cells that are empty or only spaces."""
+    return values.str.strip().eq("")
+
+
+def series(items: list[object], like: pd.Series) -> pd.Series:
+    """``items`` as an object column with the index of ``like``."""
+    return pd.Series(items, index=like.index, dtype=object)
+
+
+def no_rejects(values: pd.Series) -> pd.Series:
+    """A mask that rejects no row of ``values``."""
+    return pd.Series(False, index=values.index)
