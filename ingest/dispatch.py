@@ -15,6 +15,7 @@ import psycopg
 
 from ingest import mail
 from ingest.errors import CrmError, ExitCode
+from ingest.files import special_file_problem
 from ingest.options import ImportOptions, MailOptions, Progress
 from ingest.readers import REPORT_SUFFIX, SPREADSHEET_SUFFIXES
 from ingest.results import FileResult
@@ -64,6 +65,9 @@ def import_file(
     problems the user must fix before anything can be imported (no owner address for mail, say)
     raise :class:`CrmError`.
     """
+    problem = special_file_problem(path)
+    if problem is not None:  # refused before anything reads it: a FIFO or a device never ends
+        return FileResult(path=path, kind="unknown", status="failed", message=problem)
     if is_mail(path):
         return mail.import_mail_file(
             conn,

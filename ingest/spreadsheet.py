@@ -31,6 +31,7 @@ from ingest.audit import (
 )
 from ingest.entities import DATE_ORDERS, ENTITY_FIELDS, ROW_IDENTITY, Field
 from ingest.errors import CrmError, ExitCode
+from ingest.files import Snapshot, special_file_problem
 from ingest.formulas import restore_formula
 from ingest.options import ImportOptions
 from ingest.readers import REPORT_SUFFIX, Chunk, SheetTable, open_table
@@ -61,8 +62,13 @@ def import_spreadsheet(
         raise CrmError(
             f"--date-format {options.date_format} is not one of {', '.join(DATE_ORDERS)}."
         )
-    facts = FileFacts.of(path)
     result = FileResult(path=path, kind="spreadsheet", status="loaded")
+    problem = special_file_problem(path)
+    if problem is not None:
+        result.status, result.message = "failed", problem
+        return result
+    snapshot = Snapshot.of([path])  # before hashing: the hash must cover exactly what is read
+    facts = FileFacts.of(path)
     if not options.force and not options.dry_run:
         earlier = find_loaded_batch(conn, facts.sha256)
         if earlier:
@@ -96,6 +102,7 @@ def import_spreadsheet(
             )
             result.import_batch_id = batch_id
             counts = _load_file(conn, table, mapping, options, batch_id, progress)
+            snapshot.check_unchanged(path.name)
             result.counts = counts
             result.message = describe(table, mapping, counts)
             if counts.rejected:

@@ -28,6 +28,7 @@ from ingest.audit import (
     record_rejections,
 )
 from ingest.errors import CrmError
+from ingest.files import Snapshot
 from ingest.mail.body import BODY_MAX_CHARS
 from ingest.mail.link import (
     EXTERNAL_ID,
@@ -126,6 +127,7 @@ def import_mail_file(
             f"{path}: not a mail export (expected an mbox file, an Apple Mail .mbox folder, an "
             ".eml file or a folder of .eml files)."
         )
+    snapshot = Snapshot.of(export.files)  # before hashing: the hash must cover what is read
     facts = _facts(export)
     result = FileResult(
         path=path, kind="mail", status="loaded", profile=export.label, entity=ENTITY
@@ -157,6 +159,7 @@ def import_mail_file(
             )
             result.import_batch_id = batch_id
             counts = _load_export(conn, export, options, batch_id, progress)
+            snapshot.check_unchanged(path.name)
             result.counts = counts
             result.message = describe(counts)
             finish_batch(conn, batch_id, counts, message=result.message)
