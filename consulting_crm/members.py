@@ -59,9 +59,12 @@ def list_members(conn: psycopg.Connection) -> list[Member]:
 def add_member(
     conn: psycopg.Connection, who: str, *, email: str | None = None
 ) -> tuple[Member, bool]:
-    """Make a user a member; return the member and whether they were new (False: already one)."""
-    _require_schema(conn)
+    """Make a user a member; return the member and whether they were new (False: already one).
+
+    Committed on return when ``conn`` had no transaction open (as :func:`remove_member`).
+    """
     with conn.transaction():
+        _require_schema(conn)
         if uses_supabase_auth(conn):
             if email is not None:
                 raise CrmError(
@@ -86,8 +89,8 @@ def add_member(
 
 def remove_member(conn: psycopg.Connection, who: str) -> Member:
     """Take a user off the member list (by user id or email); return who was removed."""
-    _require_schema(conn)
     with conn.transaction():
+        _require_schema(conn)
         user_id = _member_id(conn, who)
         row = (
             conn.execute(
