@@ -364,24 +364,13 @@ begin
 
         execute format('alter table public.%I enable row level security', table_name);
 
-        -- authenticated is the single owner of the data: full access through RLS.
-        if not exists (
-            select from pg_catalog.pg_policies
-            where schemaname = 'public' and tablename = table_name
-              and policyname = 'authenticated_full_access'
-        ) then
-            execute format(
-                'create policy authenticated_full_access on public.%I for all to authenticated '
-                'using (true) with check (true)',
-                table_name
-            );
-        end if;
+        -- The policies for authenticated (members only) are in the access control section below.
 
-        -- Supabase grants everything to anon by default; we take writes back, and with no policy
-        -- for anon, RLS shows it no rows.
-        execute format('grant select on public.%I to anon', table_name);
+        -- Supabase grants everything to anon by default; anon gets nothing at all (issue 14).
+        -- TRUNCATE bypasses RLS, and REFERENCES and TRIGGER are no API role's business.
+        execute format('revoke all on public.%I from anon', table_name);
         execute format(
-            'revoke insert, update, delete, truncate, references, trigger on public.%I from anon',
+            'revoke truncate, references, trigger on public.%I from authenticated',
             table_name
         );
         execute format(
@@ -486,10 +475,161 @@ end
 $cursor$;
 
 -- ---------------------------------------------------------------------------------------------
+-- BEGIN access control (issue 14): only members see the CRM through the API.
+--
+-- A signed-in user (role authenticated, through Supabase's REST API) reads and writes the public
+-- tables only while their user id is in crm_private.members; everyone else who signs up sees no
+-- rows and changes none. anon has no privileges on the tables at all. crm_private is not a schema
+-- the REST API exposes (Supabase exposes public and graphql_public).
+-- ---------------------------------------------------------------------------------------------
+
+-- Supabase's auth.uid() and auth.jwt(), where there is no Supabase: they read the claims PostgREST
+-- sets for each request (request.jwt.claims), so the policies are the same on every server and can
+-- be tested here. On Supabase the auth schema exists and belongs to Supabase: it is left alone.
+-- The stand-in is recognised by its comment, so a re-apply can upgrade it.
+do $auth$
+declare
+    stand_in constant text :=
+        'Stand-in for Supabase Auth''s uid() and jwt(), created by the Consulting CRM schema.sql '
+        'because this server has no Supabase.';
+begin
+    if to_regnamespace('auth') is null then
+        create schema auth;
+        execute format('comment on schema auth is %L', stand_in);
+    end if;
+    if obj_description(to_regnamespace('auth'), 'pg_namespace') is distinct from stand_in then
+        return;  -- Supabase's own auth schema (or someone else's): not ours to change
+    end if;
+    -- The claims of the request as jsonb; NULL outside a request. Like Supabase's, it also reads
+    -- the older single setting request.jwt.claim.
+    create or replace function auth.jwt() returns jsonb
+        language sql stable
+        as $jwt$
+            select coalesce(
+                nullif(current_setting('request.jwt.claim', true), ''),
+                nullif(current_setting('request.jwt.claims', true), '')
+            )::jsonb
+        $jwt$;
+    -- The user id (the token's sub) as uuid; NULL outside a request. Like Supabase's, it falls
+    -- back from request.jwt.claim.sub to request.jwt.claims->>'sub'.
+    create or replace function auth.uid() returns uuid
+        language sql stable
+        as $uid$
+            select nullif(
+                coalesce(
+                    nullif(current_setting('request.jwt.claim.sub', true), ''),
+                    nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub'
+                ),
+                ''
+            )::uuid
+        $uid$;
+    grant usage on schema auth to anon, authenticated, service_role;
+end
+$auth$;
+
+create schema if not exists crm_private;
+comment on schema crm_private is
+    'Who may use the CRM through the API (members). Not exposed to the REST API.';
+revoke all on schema crm_private from public;
+grant usage on schema crm_private to authenticated;
+
+create table if not exists crm_private.members (
+    user_id uuid primary key,
+    email text constraint members_email_syntax
+        check (email ~ '^[^@[:space:]]+@[^@[:space:]]+$'),
+    added_at timestamptz not null default now(),
+    added_by text not null default current_user
+);
+comment on table crm_private.members is
+    'Users (by Supabase user id, the sub of their token) who may read and write the CRM through '
+    'the API. Managed with `crm db members`; a removal takes effect at the next statement.';
+
+-- On Supabase a member is a Supabase user: deleting the user removes the membership.
+do $members_users$
+begin
+    if to_regclass('auth.users') is not null and not exists (
+        select from pg_catalog.pg_constraint
+        where conname = 'members_user_id_fkey' and conrelid = 'crm_private.members'::regclass
+    ) then
+        alter table crm_private.members add constraint members_user_id_fkey
+            foreign key (user_id) references auth.users (id) on delete cascade;
+    end if;
+end
+$members_users$;
+
+-- A signed-in user may see whether they themselves are a member, and nothing else: the
+-- membership check below runs with the caller's rights (no SECURITY DEFINER function for API
+-- roles, which Supabase's linter warns about), so it reads this table through this policy.
+alter table crm_private.members enable row level security;
+revoke all on crm_private.members from public, anon, authenticated, service_role, powerbi_reader;
+grant select (user_id) on crm_private.members to authenticated;
+do $members_policy$
+begin
+    if not exists (
+        select from pg_catalog.pg_policies
+        where schemaname = 'crm_private' and tablename = 'members'
+          and policyname = 'members_see_themselves'
+    ) then
+        create policy members_see_themselves on crm_private.members for select to authenticated
+            using (user_id = (select auth.uid()));
+    end if;
+end
+$members_policy$;
+
+-- Is the user of this request a member? Policies call it as `(select crm_private.is_member())`,
+-- an initPlan: PostgreSQL evaluates it once per statement, not once per row.
+create or replace function crm_private.is_member() returns boolean
+    language sql stable security invoker
+    set search_path = ''
+    as $is_member$
+        select exists (
+            select from crm_private.members as m where m.user_id = (select auth.uid())
+        )
+    $is_member$;
+revoke all on function crm_private.is_member() from public, anon;
+grant execute on function crm_private.is_member() to authenticated;
+
+-- One policy per table and command for authenticated; the old single-owner policy
+-- (authenticated_full_access, using (true)) is dropped, rows stay.
+do $member_policies$
+declare
+    table_name text;
+    command text;
+    clauses constant jsonb := jsonb_build_object(
+        'select', 'using ((select crm_private.is_member()))',
+        'insert', 'with check ((select crm_private.is_member()))',
+        'update',
+            'using ((select crm_private.is_member())) with check ((select crm_private.is_member()))',
+        'delete', 'using ((select crm_private.is_member()))'
+    );
+begin
+    foreach table_name in array array['accounts', 'contacts', 'leads', 'projects', 'activities']
+    loop
+        execute format('drop policy if exists authenticated_full_access on public.%I', table_name);
+        foreach command in array array['select', 'insert', 'update', 'delete']
+        loop
+            if not exists (
+                select from pg_catalog.pg_policies
+                where schemaname = 'public' and tablename = table_name
+                  and policyname = 'members_' || command
+            ) then
+                execute format(
+                    'create policy %I on public.%I for %s to authenticated %s',
+                    'members_' || command, table_name, command, clauses ->> command
+                );
+            end if;
+        end loop;
+    end loop;
+end
+$member_policies$;
+-- END access control (issue 14)
+
+-- ---------------------------------------------------------------------------------------------
 -- Version record.
 -- ---------------------------------------------------------------------------------------------
 insert into ingest.schema_version (version, description)
 values
     (1, 'accounts, contacts, leads, projects, activities; import audit trail; RLS'),
-    (2, 'activities.updated_at stamped on insert and indexed (change cursor)')
+    (2, 'activities.updated_at stamped on insert and indexed (change cursor)'),
+    (3, 'access control: members only (crm_private.members), anon without privileges')
 on conflict (version) do nothing;

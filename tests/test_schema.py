@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import uuid
 from collections.abc import Callable
 
 import psycopg
@@ -321,7 +323,7 @@ def test_reapplying_schema_changes_nothing_and_keeps_data(
         connection.commit()
     before = _catalog(conninfo)
     with psycopg.connect(conninfo) as connection:
-        assert db.apply_schema(connection) == 2
+        assert db.apply_schema(connection) == 3
         counts = {
             table: connection.execute(
                 sql.SQL("select count(*) from public.{}").format(sql.Identifier(table))
@@ -331,15 +333,15 @@ def test_reapplying_schema_changes_nothing_and_keeps_data(
         versions = connection.execute("select count(*) from ingest.schema_version").fetchone()
     assert _catalog(conninfo) == before
     assert counts == {table: (1,) for table in db.PUBLIC_TABLES}
-    assert versions == (2,)
+    assert versions == (3,)
 
 
 def test_schema_applies_to_an_empty_database(make_database: Callable[..., str]) -> None:
     conninfo = make_database(with_schema=False)
     with psycopg.connect(conninfo) as connection:
         assert db.schema_version(connection) is None
-        assert db.apply_schema(connection) == 2
-        assert db.schema_version(connection) == 2
+        assert db.apply_schema(connection) == 3
+        assert db.schema_version(connection) == 3
 
 
 # ---------------------------------------------------------------------------------------------
@@ -347,33 +349,43 @@ def test_schema_applies_to_an_empty_database(make_database: Callable[..., str]) 
 # ---------------------------------------------------------------------------------------------
 
 
-def test_anon_sees_no_rows_and_cannot_write(seeded: psycopg.Connection) -> None:
+def test_anon_has_no_privileges_at_all(seeded: psycopg.Connection) -> None:
+    # tests/test_security.py covers members, non-members and anon in full; this is the short form.
     seeded.execute("set local role anon")
-    for table in db.PUBLIC_TABLES:
-        row = seeded.execute(
-            sql.SQL("select count(*) from public.{}").format(sql.Identifier(table))
-        ).fetchone()
-        assert row == (0,), table
-    writes = [
+    statements = [
+        *[f"select count(*) from public.{table}" for table in db.PUBLIC_TABLES],
         "insert into accounts (name) values ('Sneaky')",
         "update accounts set name = 'Sneaky'",
         "delete from activities",
         "truncate leads",
+        "select count(*) from ingest.import_batches",
+        "select count(*) from crm_private.members",
     ]
-    for statement in writes:
+    for statement in statements:
         with pytest.raises(errors.InsufficientPrivilege), seeded.transaction():
             seeded.execute(statement)  # type: ignore[arg-type]
-    with pytest.raises(errors.InsufficientPrivilege), seeded.transaction():
-        seeded.execute("select count(*) from ingest.import_batches")
 
 
-def test_authenticated_has_full_crud(seeded: psycopg.Connection) -> None:
+def test_authenticated_member_has_crud_and_a_stranger_sees_nothing(
+    seeded: psycopg.Connection,
+) -> None:
+    member, stranger = str(uuid.uuid4()), str(uuid.uuid4())
+    seeded.execute("insert into crm_private.members (user_id) values (%s)", (member,))
     seeded.execute("set local role authenticated")
+    seeded.execute(
+        "select set_config('request.jwt.claims', %s, true)",
+        (json.dumps({"sub": member, "role": "authenticated"}),),
+    )
     assert seeded.execute("select count(*) from accounts").fetchone() == (1,)
     seeded.execute("insert into accounts (name, domain) values ('Contoso', 'contoso.example')")
     seeded.execute("update accounts set industry = 'Retail' where domain = 'contoso.example'")
     seeded.execute("delete from accounts where domain = 'contoso.example'")
     assert seeded.execute("select count(*) from accounts").fetchone() == (1,)
+    seeded.execute(
+        "select set_config('request.jwt.claims', %s, true)",
+        (json.dumps({"sub": stranger, "role": "authenticated"}),),
+    )
+    assert seeded.execute("select count(*) from accounts").fetchone() == (0,)
 
 
 def test_service_role_bypasses_row_level_security(seeded: psycopg.Connection) -> None:

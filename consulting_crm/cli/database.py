@@ -129,6 +129,86 @@ def db_create_reader(
         console.print("Power BI reaches the embedded server over TCP once you run `crm db serve`.")
 
 
+members_app = typer.Typer(
+    help="Who may read and write the CRM through Supabase's REST API (everyone else who signs "
+    "up sees nothing); see docs/supabase.md.",
+    no_args_is_help=True,
+)
+db_app.add_typer(members_app, name="members")
+
+
+@members_app.command("add")
+def members_add(
+    who: Annotated[
+        str,
+        typer.Argument(
+            metavar="EMAIL_OR_ID",
+            help="On Supabase the user's email (or id); elsewhere the user id (uuid).",
+        ),
+    ],
+    email: Annotated[
+        str | None,
+        typer.Option(metavar="EMAIL", help="A label for a user id, where there is no Supabase."),
+    ] = None,
+) -> None:
+    """Let a signed-up user read and write the CRM through the API; see docs/supabase.md."""
+    from consulting_crm.members import add_member
+
+    target = db.resolve_target()
+    with db.connect(target) as conn:
+        member, created = add_member(conn, who, email=email)
+    label = f"{member.email} ({member.user_id})" if member.email else str(member.user_id)
+    if created:
+        console.print(f"[green]Added member[/] {label} at {target.where}.")
+    else:
+        console.print(f"{label} was already a member at {target.where}.")
+
+
+@members_app.command("remove")
+def members_remove(
+    who: Annotated[
+        str, typer.Argument(metavar="EMAIL_OR_ID", help="The member's email or user id.")
+    ],
+) -> None:
+    """Take a user off the member list; their next request sees nothing."""
+    from consulting_crm.members import remove_member
+
+    target = db.resolve_target()
+    with db.connect(target) as conn:
+        member = remove_member(conn, who)
+    label = f"{member.email} ({member.user_id})" if member.email else str(member.user_id)
+    console.print(f"Removed member {label} at {target.where}.")
+
+
+@members_app.command("list")
+def members_list() -> None:
+    """List the members: who may read and write the CRM through the API."""
+    from consulting_crm.members import list_members
+
+    target = db.resolve_target()
+    with db.connect(target) as conn:
+        members = list_members(conn)
+    if not members:
+        console.print(
+            f"No members at {target.where}: signed-in users see nothing. "
+            "Add one with `crm db members add EMAIL_OR_ID`."
+        )
+        return
+    table = Table(title=f"Members ({len(members)})")
+    table.add_column("email")
+    table.add_column("user id")
+    table.add_column("added")
+    table.add_column("by")
+    for member in members:
+        table.add_row(
+            member.email or "",
+            str(member.user_id),
+            f"{member.added_at:%Y-%m-%d %H:%M}",
+            member.added_by,
+        )
+    console.print(table)
+
+
 @db_app.command("serve")
 def db_serve(
     host: Annotated[str, typer.Option(help="Address to listen on (0.0.0.0: every interface).")] = (

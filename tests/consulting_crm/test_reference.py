@@ -34,15 +34,14 @@ def command_words(table: str) -> list[tuple[str, ...]]:
 
 
 def test_every_registered_command_has_a_row_in_registration_order() -> None:
-    registered: list[tuple[str, ...]] = [
-        (command.name or "",) for command in app.registered_commands
-    ]
-    for group in app.registered_groups:
-        assert group.typer_instance is not None
-        registered += [
-            (group.name or "", command.name or "")
-            for command in group.typer_instance.registered_commands
-        ]
+    def registered_in(typer_app: typer.Typer, path: tuple[str, ...]) -> list[tuple[str, ...]]:
+        found = [(*path, command.name or "") for command in typer_app.registered_commands]
+        for group in typer_app.registered_groups:  # a group may hold groups (crm db members)
+            assert group.typer_instance is not None
+            found += registered_in(group.typer_instance, (*path, group.name or ""))
+        return found
+
+    registered = registered_in(app, ())
     assert command_words(commands_table()) == registered
     assert [path for path, _ in walk_commands()] == registered
 
