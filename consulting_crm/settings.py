@@ -18,6 +18,7 @@ be silently ignored), and so is a value of the wrong type.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ KEYS: dict[str, tuple[str, str]] = {
     "mail.create_leads": ("bool", "unknown senders from company domains become leads"),
     "mail.store_bodies": ("bool", "keep the (trimmed) text of each message on its activity"),
     "import.date_format": ("str", "order of day and month in dates like 03/04/2025: DMY, MDY, YMD"),
+    "import.years": ("str", "years a date may have, e.g. 1900-2100; others are rejected as typos"),
 }
 _TRUE = {"true", "yes", "on", "1"}
 _FALSE = {"false", "no", "off", "0"}
@@ -47,6 +49,7 @@ class Settings:
     create_leads: bool = False
     store_bodies: bool = True
     date_format: str | None = None
+    years: tuple[int, int] = (1900, 2100)
 
 
 def config_path(environ: Mapping[str, str] = os.environ) -> Path:
@@ -86,7 +89,14 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
         create_leads=bool(values.get("mail.create_leads", False)),
         store_bodies=bool(values.get("mail.store_bodies", True)),
         date_format=values.get("import.date_format"),  # type: ignore[arg-type]
+        years=_year_range(str(values.get("import.years", "1900-2100"))),
     )
+
+
+def _year_range(text: str) -> tuple[int, int]:
+    """``"1900-2100"`` as (1900, 2100); the text was checked when it was read or set."""
+    first, last = text.split("-")
+    return int(first), int(last)
 
 
 def parse_value(name: str, words: list[str]) -> object:
@@ -155,6 +165,11 @@ def _checked(path: Path, name: str, value: object) -> object:
         raise CrmError(f"{where} is one of DMY, MDY, YMD, not {value!r}.")
     if name == "import.date_format":
         return str(value).upper()
+    if name == "import.years":
+        match = re.fullmatch(r"\s*(\d{4})\s*-\s*(\d{4})\s*", str(value))
+        if not match or int(match[1]) >= int(match[2]):
+            raise CrmError(f'{where} is two years, the earlier first, e.g. "1900-2100".')
+        return f"{match[1]}-{match[2]}"
     return value
 
 

@@ -22,6 +22,7 @@ class ImportOptions:
     force: bool = False
     report_dir: Path | None = None  # default: beside each file
     rows_per_chunk: int = 20_000
+    years: tuple[int, int] = (1900, 2100)  # a date outside these years is rejected as a typo
 
 
 @dataclass(frozen=True)

@@ -218,6 +218,7 @@ def _load_file(
         file_name=table.path.name,
         date_order=options.date_format or variant.date_format,
         decimal_comma=table.delimiter == ";",
+        years=options.years,
     )
     _enlarge_temp_buffers(conn)
     conn.execute(f"drop table if exists {STAGE}, {EARLY_KEYS}")

@@ -135,6 +135,7 @@ def import_command(
         entity=entity,
         profile=profile,
         date_format=date_format.upper() if date_format else settings.date_format,
+        years=settings.years,
         sheet=sheet,
         dry_run=dry_run,
         strict=strict,

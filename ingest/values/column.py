@@ -16,6 +16,7 @@ class ValidationContext:
     date_order: str | None = None  # DMY, MDY or YMD: from --date-format or the profile
     decimal_comma: bool = False  # a `;`-delimited file: `1,234` means 1.234
     inferred_orders: dict[str, str] = field(default_factory=dict)
+    years: tuple[int, int] = (1900, 2100)  # dates outside these years are typos, not history
 
     def where(self, row_number: int, header: str) -> str:
         return f'{self.file_name}, row {row_number}, column "{header}"'

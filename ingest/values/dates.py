@@ -21,13 +21,23 @@ _NUMERIC = re.compile(
 EMPTY_DATES = frozenset({"0/0/00", "00/00/0000", "0000-00-00", "1/0/00"})
 
 
-def _assemble(parts: pd.DataFrame) -> pd.Series:
-    """Datetimes from year/month/day/hour/minute/second columns; NaT where impossible."""
+_YEAR_TOKEN = re.compile(r"(?<!\d)\d{3,4}(?!\d)")
+
+
+def _assemble(parts: pd.DataFrame, years: tuple[int, int]) -> tuple[pd.Series, pd.Series]:
+    """Datetimes from year/month/day/hour/minute/second columns (NaT where impossible), and a
+    mask of the rows whose year lies outside ``years``.
+
+    Such rows are left out before pandas sees them: its timestamps end in 1677 and 2262, and a
+    year like 0025 or 9999 would otherwise stop the whole file with an overflow error.
+    """
     frame = parts[["year", "month", "day", "hour", "minute", "second"]].apply(
         pd.to_numeric, errors="coerce"
     )
     frame = frame.fillna({"hour": 0, "minute": 0, "second": 0})
-    return pd.to_datetime(frame, errors="coerce")
+    outside = ~frame["year"].between(*years) & frame["year"].notna()
+    frame.loc[outside, "year"] = float("nan")
+    return pd.to_datetime(frame, errors="coerce"), outside
 
 
 def read_dates(
@@ -43,18 +53,20 @@ def read_dates(
     blank = pd.Series(
         [not text or text in EMPTY_DATES for text in texts], index=values.index, dtype=bool
     )
-    fast = _read_iso_dates(stripped, blank, with_time=with_time)
+    fast = _read_iso_dates(stripped, blank, with_time=with_time, years=context.years)
     if fast is not None:
         return fast
     parsed = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
     zone = pd.Series(None, index=values.index, dtype=object)
+    implausible: dict[str, str] = {}  # value as written -> its year, when outside context.years
 
     iso = stripped.str.extract(_ISO)
     is_iso = iso["y"].notna() & ~blank
     if is_iso.any():
         names = {"y": "year", "m": "month", "d": "day", "H": "hour", "M": "minute", "S": "second"}
         parts = iso[is_iso].rename(columns=names)
-        parsed[is_iso] = _assemble(parts)
+        parsed[is_iso], outside = _assemble(parts, context.years)
+        implausible.update(_named(stripped[is_iso], iso.loc[is_iso, "y"], outside))
         zone[is_iso] = iso.loc[is_iso, "tz"].where(iso.loc[is_iso, "tz"].notna(), None)
 
     numeric = stripped.str.extract(_NUMERIC)
@@ -86,13 +98,23 @@ def read_dates(
                 "second": parts["S"],
             }
         )
-        parsed[is_numeric] = _assemble(frame)
+        parsed[is_numeric], outside = _assemble(frame, context.years)
+        implausible.update(_named(stripped[is_numeric], year, outside))
 
     wordy = ~blank & ~is_iso & ~is_numeric & stripped.str.contains(r"[A-Za-z]{3}", regex=True)
     if wordy.any():
+        # A year written out ("Jan 5 0025") must be the year read: the parser would take 0025 for
+        # 2025, and overflow on 9999. Such values are rejected before it sees them.
+        lo, hi = context.years
+        for index, text in stripped[wordy].items():
+            tokens = [token for token in _YEAR_TOKEN.findall(text) if not lo <= int(token) <= hi]
+            if tokens:
+                implausible[text] = tokens[0]
+                wordy[index] = False
         parsed[wordy] = pd.to_datetime(stripped[wordy], errors="coerce", format="mixed").map(
             lambda value: value.tz_localize(None) if getattr(value, "tzinfo", None) else value
         )
+        parsed[wordy] = parsed[wordy].where(parsed[wordy].dt.year.between(lo, hi))
 
     bad = ~blank & parsed.isna()
     if with_time:
@@ -105,12 +127,23 @@ def read_dates(
         if order_hint
         else "write it as YYYY-MM-DD"
     )
-    return ColumnResult(
-        text.where(~bad & ~blank, None),
-        bad,
-        "invalid_date",
-        lambda value: f'"{value}" is not a date; {fix}, or leave the cell empty.',
-    )
+    lo, hi = context.years
+
+    def explain(value: str) -> str:
+        year = implausible.get(value.strip())
+        if year is not None:
+            return (
+                f'"{value}" has the year {year}, outside {lo}–{hi} (a typo?); correct the '
+                "year, or leave the cell empty."
+            )
+        return f'"{value}" is not a date; {fix}, or leave the cell empty.'
+
+    return ColumnResult(text.where(~bad & ~blank, None), bad, "invalid_date", explain)
+
+
+def _named(texts: pd.Series, years: pd.Series, outside: pd.Series) -> dict[str, str]:
+    """Value as written -> its year as written, for the rows in ``outside``."""
+    return {str(texts[index]): str(years[index]) for index in outside[outside].index}
 
 
 _ISO_START = r"\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?"
@@ -120,18 +153,20 @@ _ISO_VALUE = re.compile(_ISO_START)
 
 
 def _read_iso_dates(
-    stripped: pd.Series, blank: pd.Series, *, with_time: bool
+    stripped: pd.Series, blank: pd.Series, *, with_time: bool, years: tuple[int, int]
 ) -> ColumnResult | None:
-    """The common case, fast: every value is an ISO date or time, checked by pandas' C parser.
+    """The common case, fast: every value is an ISO date or time in ``years``, checked by pandas'
+    C parser.
 
     The text is passed on as written (PostgreSQL reads ISO itself); None when any value needs the
-    slower, general reader.
+    slower, general reader (which also explains years outside the range).
     """
     texts = stripped.tolist()
     blanks = blank.tolist()
     iso = _ISO_VALUE.fullmatch
+    lo, hi = years
     present = [text for text, empty in zip(texts, blanks, strict=True) if not empty]
-    if not present or not all(iso(text) for text in present):
+    if not present or not all(iso(text) and lo <= int(text[:4]) <= hi for text in present):
         return None
     parsed = pd.to_datetime(
         pd.Series(present, dtype=object), format="ISO8601", errors="coerce", utc=True

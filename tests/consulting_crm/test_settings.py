@@ -71,6 +71,8 @@ def test_set_show_and_unset(config_file: Path, capsys: pytest.CaptureFixture[str
         ("[mail]\nowner_emails = ['not an address']\n", "is not an email address"),
         ("[mail]\ncreate_leads = 'yes'\n", "must be true or false"),
         ("[import]\ndate_format = 'DDMMYY'\n", "is one of DMY, MDY, YMD"),
+        ("[import]\nyears = '2100-1900'\n", "two years, the earlier first"),
+        ("[import]\nyears = 1900\n", "must be a string"),
         ("[mail\n", "not valid TOML"),
     ],
 )
@@ -90,6 +92,31 @@ def test_set_rejects_unknown_settings_and_bad_values(
     err = capsys.readouterr().err
     assert "unknown setting 'mail.owner'" in err and "true or false, not 'maybe'" in err
     assert not config_file.exists()
+
+
+def test_the_year_range_reaches_crm_import(
+    config_file: Path,
+    make_database: Callable[..., str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    conninfo = make_database()
+    for name in ("PGHOST", "PGPORT", "PGUSER", "PGDATABASE", "PGSERVICE", "PGHOSTADDR"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DATABASE_URL", conninfo)
+    path = tmp_path / "history.csv"
+    path.write_text("name,created_at\nOld Firm,1850-06-01\n", encoding="utf-8")
+    arguments = ["import", str(path), "--report-dir", str(tmp_path)]
+    assert main(arguments) == ExitCode.ROWS_REJECTED  # 1850 is outside the default 1900-2100
+    report = (tmp_path / "history.rejected.csv").read_text(encoding="utf-8-sig")
+    assert '"1850-06-01"" has the year 1850, outside 1900–2100' in report
+    assert main(["config", "set", "import.years", " 1800 - 2100 "]) == 0
+    assert load_settings().years == (1800, 2100)
+    assert main([*arguments, "--force"]) == ExitCode.OK
+    with psycopg.connect(conninfo) as conn:
+        stored = conn.execute("select created_at::date::text from accounts").fetchall()
+    assert stored == [("1850-06-01",)]
 
 
 @pytest.fixture

@@ -120,6 +120,38 @@ def test_us_times_month_names_and_outlook_empty_dates() -> None:
     ]
 
 
+def test_implausible_years_are_rejected_per_row_and_never_stop_the_file() -> None:
+    # A year outside 1900-2100 is a typo; pandas' timestamps end in 1677 and 2262, so 0025 and
+    # 9999 used to stop the whole file with an overflow error, and "Jan 5 0025" became 2025.
+    kept, messages = run(
+        "created_at",
+        ["2025-03-04", "0025-03-04", "13/02/0025", "31/12/9999", "Jan 5 0025", "13/02/1899", ""],
+        header="Created",
+    )
+    assert kept == ["2025-03-04 00:00:00", None]
+    where = 'f.csv, row {}, column "Created": '
+    fix = "(a typo?); correct the year, or leave the cell empty."
+    assert messages == [
+        where.format(3) + f'"0025-03-04" has the year 0025, outside 1900–2100 {fix}',
+        where.format(4) + f'"13/02/0025" has the year 0025, outside 1900–2100 {fix}',
+        where.format(5) + f'"31/12/9999" has the year 9999, outside 1900–2100 {fix}',
+        where.format(6) + f'"Jan 5 0025" has the year 0025, outside 1900–2100 {fix}',
+        where.format(7) + f'"13/02/1899" has the year 1899, outside 1900–2100 {fix}',
+    ]
+
+
+def test_the_year_range_is_the_files_choice() -> None:
+    kept, messages = run("converted_date", ["1850-06-01", "13/02/1850"], years=(1800, 2100))
+    assert kept == ["1850-06-01", "1850-02-13"]
+    assert messages == []
+    kept, messages = run("converted_date", ["2030-01-01"], years=(1900, 2025), header="C")
+    assert kept == []  # the row is rejected
+    assert messages == [
+        'f.csv, row 2, column "C": "2030-01-01" has the year 2030, outside 1900–2025 (a typo?); '
+        "correct the year, or leave the cell empty."
+    ]
+
+
 def test_booleans() -> None:
     kept, messages = run(
         "has_opted_out_of_email",
