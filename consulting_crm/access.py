@@ -65,23 +65,28 @@ def create_reader(
         raise CrmError("the reader's password is too short: use at least 12 characters.")
     if settings.connection_limit < 1:
         raise CrmError("--connection-limit must be at least 1.")
+    reserved = _reserved_role(name)
+    if reserved:
+        raise CrmError(
+            f"{name} is {reserved}; refusing to turn it into a BI login. Choose another name, "
+            "e.g. powerbi_desktop."
+        )
     role = sql.Identifier(name)
     verifier = sql.Literal(scram_sha256_verifier(password))
     with conn.transaction():
-        existing = conn.execute(
-            "select rolsuper or rolcreaterole or rolcreatedb or rolbypassrls "
-            "from pg_roles where rolname = %s",
-            (name,),
-        ).fetchone()
-        if existing and existing[0]:
-            raise CrmError(
-                f"role {name} already exists with administrative rights; refusing to turn it into "
-                "a BI reader. Choose another name."
-            )
+        existing = conn.execute("select oid from pg_roles where rolname = %s", (name,)).fetchone()
         if existing:
+            reason = _not_a_reader(conn, int(existing[0]))
+            if reason:
+                raise CrmError(
+                    f"role {name} already exists and is not a reader made by "
+                    f"`crm db create-reader` ({reason}); refusing to turn it into a BI login. "
+                    "Choose another name, e.g. powerbi_desktop."
+                )
             conn.execute(
                 sql.SQL(
-                    "alter role {} with login nosuperuser password {} connection limit {}"
+                    "alter role {} with login nosuperuser nocreatedb nocreaterole noreplication "
+                    "nobypassrls inherit password {} connection limit {}"
                 ).format(role, verifier, sql.Literal(settings.connection_limit))
             )
         else:
@@ -102,6 +107,83 @@ def create_reader(
             sql.SQL("alter role {} set idle_in_transaction_session_timeout = '10min'").format(role)
         )
     return existing is None
+
+
+# Roles that mean something to PostgreSQL, Supabase or this schema: never a BI login, existing or
+# not (a Supabase project has them all; a plain server may gain them when schema.sql is applied).
+_RESERVED_ROLES = {
+    "anon": "Supabase's role for requests with the public API key",
+    "authenticated": "Supabase's role for signed-in API users",
+    "service_role": "Supabase's role that bypasses row level security",
+    "authenticator": "the role Supabase's REST API logs in as",
+    "dashboard_user": "Supabase's dashboard role",
+    "postgres": "the administrator",
+    READER_GROUP: "the group every BI reader belongs to",
+}
+_RESERVED_PREFIXES = {
+    "pg_": "PostgreSQL's own",
+    "supabase_": "Supabase's own",
+}
+
+
+def _reserved_role(name: str) -> str:
+    """Why ``name`` can never be a BI login, or '' when it may be one."""
+    if name in _RESERVED_ROLES:
+        return f"a reserved role ({_RESERVED_ROLES[name]})"
+    for prefix, whose in _RESERVED_PREFIXES.items():
+        if name.startswith(prefix):
+            return f"a reserved role name ({prefix}* roles are {whose})"
+    return ""
+
+
+def _not_a_reader(conn: psycopg.Connection, oid: int) -> str:
+    """Why the existing role ``oid`` is not a reader this module made, or '' when it is one.
+
+    A reader is a member of ``powerbi_reader`` and of nothing else, has no administrative
+    attribute, no members of its own, owns nothing and holds no privileges granted to it
+    directly: updating such a role (its password, its limits) cannot widen anybody's access.
+    """
+    row = conn.execute(
+        """
+        select r.rolsuper or r.rolcreaterole or r.rolcreatedb or r.rolbypassrls
+                   or r.rolreplication,
+               coalesce((select array_agg(g.rolname::text order by g.rolname)
+                         from pg_auth_members m join pg_roles g on g.oid = m.roleid
+                         where m.member = r.oid), '{}'),
+               exists (select from pg_auth_members m where m.roleid = r.oid),
+               exists (select from pg_class where relowner = r.oid)
+                   or exists (select from pg_namespace where nspowner = r.oid)
+                   or exists (select from pg_proc where proowner = r.oid)
+                   or exists (select from pg_database where datdba = r.oid)
+                   or exists (select from pg_type where typowner = r.oid),
+               exists (select from pg_class c, aclexplode(c.relacl) a where a.grantee = r.oid)
+                   or exists (select from pg_namespace n, aclexplode(n.nspacl) a
+                              where a.grantee = r.oid)
+                   or exists (select from pg_database d, aclexplode(d.datacl) a
+                              where a.grantee = r.oid)
+                   or exists (select from pg_proc p, aclexplode(p.proacl) a
+                              where a.grantee = r.oid)
+        from pg_roles r where r.oid = %s
+        """,
+        (oid,),
+    ).fetchone()
+    if row is None:
+        return ""
+    administrative, memberships, has_members, owns, granted = row
+    if administrative:
+        return "it has administrative rights"
+    others = [group for group in memberships if group != READER_GROUP]
+    if others:
+        return f"it is a member of {', '.join(others)}"
+    if READER_GROUP not in memberships:
+        return f"it is not a member of {READER_GROUP}"
+    if has_members:
+        return "other roles are members of it"
+    if owns:
+        return "it owns database objects"
+    if granted:
+        return "privileges are granted to it directly"
+    return ""
 
 
 # ---------------------------------------------------------------------------------------------
