@@ -21,6 +21,7 @@ from urllib.parse import quote
 import psycopg
 from psycopg import conninfo as pg_conninfo
 
+from consulting_crm.settings import crm_home
 from ingest.errors import CrmError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -55,16 +56,6 @@ class Target:
     kind: Literal["url", "env", "embedded"]
     where: str
     data_dir: Path | None = None
-
-
-def crm_home(environ: Mapping[str, str] = os.environ) -> Path:
-    """The directory holding the embedded server's data (``CRM_HOME`` or the user data dir)."""
-    configured = environ.get("CRM_HOME")
-    if configured:
-        return Path(configured).expanduser().resolve()
-    import platformdirs
-
-    return platformdirs.user_data_path("consulting-crm", appauthor=False)
 
 
 def resolve_target(environ: Mapping[str, str] = os.environ, *, start: bool = True) -> Target:
