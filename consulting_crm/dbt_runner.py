@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from consulting_crm import database as db
+from consulting_crm.settings import load_settings
 from ingest.errors import CrmError, ExitCode
 
 DBT_PROJECT_DIR = db.PROJECT_ROOT
@@ -159,6 +160,7 @@ def run_build(
     echo: Callable[[str], None] = print,
     target_path: Path | None = None,
     quiet: bool = False,
+    retry_pause: float = 30.0,
 ) -> BuildResult:
     """Run ``dbt build`` with extra ``dbt_args`` against the configured database.
 
@@ -167,14 +169,48 @@ def run_build(
     compiled SQL) go to that directory and its log to ``target_path / 'logs'``. The result maps
     dbt's exit code to ours: 0 stays 0; anything else (a failed model or test, a compile error) is
     ``ExitCode.BUILD_FAILED``.
+
+    Every node waits at most ``build.lock_timeout`` for a lock (a Power BI refresh reading a table
+    the build swaps). A build that fails on a lock timeout runs again after ``retry_pause``
+    seconds, up to ``build.lock_retries`` times; when it still fails, the message names the
+    sessions holding locks on the tables it could not swap (user, application, client address,
+    since when, what they run).
     """
     target = db.resolve_target(environ)
     check_schema_applied(target)
+    settings = load_settings(environ)
     shown = " ".join(dbt_args)
     echo(f"Building the analytics models at {target.where}: dbt build {shown}".strip())
-    result = _run_dbt(
-        ["build"], dbt_args, target, environ=environ, target_path=target_path, quiet=quiet
-    )
+    lock_env = {"CRM_LOCK_TIMEOUT": settings.lock_timeout}
+    attempt = 0
+    while True:
+        result = _run_dbt(
+            ["build"],
+            dbt_args,
+            target,
+            environ=environ,
+            target_path=target_path,
+            quiet=quiet,
+            extra_env=lock_env,
+        )
+        if result.exit_code == ExitCode.OK or not _timed_out_on_a_lock(result):
+            break
+        blockers = describe_lock_holders(target, _relations_that_timed_out(result))
+        if attempt >= settings.lock_retries:
+            echo(
+                f"Build failed after {attempt + 1} attempt(s): it waited {settings.lock_timeout} "
+                f"(build.lock_timeout) for a table lock each time. Blocked by {blockers}. Let that "
+                "session finish or end it (select pg_terminate_backend(pid)), then run the build "
+                "again; Power BI keeps reading the tables of the last successful build."
+            )
+            return result
+        attempt += 1
+        echo(
+            f"The build waited {settings.lock_timeout} for a table lock, blocked by {blockers}; "
+            f"running it again in {retry_pause:g} s (attempt {attempt + 1} of "
+            f"{settings.lock_retries + 1})."
+        )
+        time.sleep(retry_pause)
     if result.exit_code == ExitCode.OK:
         echo(f"Build passed in {result.seconds:.1f} s: schema analytics is up to date.")
     else:
@@ -252,6 +288,7 @@ def _run_dbt(
     environ: Mapping[str, str],
     target_path: Path | None,
     quiet: bool,
+    extra_env: Mapping[str, str] | None = None,
 ) -> BuildResult:
     """Run one dbt command and map its exit code (0 stays OK, anything else BUILD_FAILED)."""
     if target_path is not None and _option_value(dbt_args, "--target-path") is not None:
@@ -260,6 +297,7 @@ def _run_dbt(
     if target_path is not None:
         command += ["--target-path", str(target_path), "--log-path", str(target_path / "logs")]
     env = dbt_environment(target, environ)
+    env.update(extra_env or {})
     if quiet:
         # Captured text is for reading back (a summary, a mail, a test): never coloured.
         env["DBT_USE_COLORS"] = "false"
@@ -348,3 +386,86 @@ def _failing_nodes(path: Path) -> list[str]:
         for result in artifact.get("results", [])
         if _STATUS_TALLY.get(str(result.get("status"))) in ("error", "fail")
     ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Lock timeouts: which sessions held the tables the build could not swap
+# ---------------------------------------------------------------------------------------------
+
+_LOCK_TIMEOUT_MESSAGE = "canceling statement due to lock timeout"
+
+
+def _timed_out_on_a_lock(result: BuildResult) -> bool:
+    """Whether the run failed because a node waited longer than its lock_timeout."""
+    if result.run_results is not None:
+        artifact = json.loads(result.run_results.read_text(encoding="utf-8"))
+        for node in artifact.get("results", []):
+            if _LOCK_TIMEOUT_MESSAGE in str(node.get("message") or ""):
+                return True
+    return _LOCK_TIMEOUT_MESSAGE in result.output
+
+
+def _relations_that_timed_out(result: BuildResult) -> list[str]:
+    """The relations (as dbt quotes them) of the nodes that failed on a lock timeout."""
+    if result.run_results is None:
+        return []
+    artifact = json.loads(result.run_results.read_text(encoding="utf-8"))
+    return [
+        str(node["relation_name"])
+        for node in artifact.get("results", [])
+        if _LOCK_TIMEOUT_MESSAGE in str(node.get("message") or "") and node.get("relation_name")
+    ]
+
+
+def describe_lock_holders(target: db.Target, relations: Sequence[str]) -> str:
+    """The sessions holding locks on ``relations`` (else on any table of schema analytics).
+
+    One phrase per session: pid, user, application_name, client address, when its transaction
+    and query started, and the start of its query, so the owner of a Power BI refresh (or a psql
+    left open) can be found and asked, or ended with pg_terminate_backend.
+    """
+    query = """
+        select a.pid, a.usename, a.application_name, a.client_addr::text,
+               a.xact_start, a.query_start, a.state,
+               left(regexp_replace(a.query, '\\s+', ' ', 'g'), 80),
+               string_agg(distinct n.nspname || '.' || c.relname, ', ')
+        from pg_locks l
+        join pg_class c on c.oid = l.relation
+        join pg_namespace n on n.oid = c.relnamespace
+        join pg_stat_activity a on a.pid = l.pid
+        where l.granted
+          and l.database = (select oid from pg_database where datname = current_database())
+          and a.pid <> pg_backend_pid()
+          and c.relkind in ('r', 'v', 'm', 'p')
+          and (c.oid = any(%(relations)s::regclass[])
+               or (cardinality(%(relations)s::regclass[]) = 0 and n.nspname = 'analytics'))
+        group by 1, 2, 3, 4, 5, 6, 7, 8
+        order by a.xact_start nulls last
+    """
+    try:
+        with db.connect(target, autocommit=True) as conn:
+            known = [
+                name
+                for name in relations
+                if (row := conn.execute("select to_regclass(%s)::text", (name,)).fetchone())
+                and row[0]
+            ]
+            rows = conn.execute(query, {"relations": known}).fetchall()  # type: ignore[arg-type]
+    except Exception as exc:  # the failure message matters more than this detail
+        return f"a session that could not be identified ({exc})"
+    if not rows:
+        return "a session that has ended since (run the build again)"
+    phrases = []
+    for pid, user, application, client, xact_start, query_start, state, text, tables in rows[:5]:
+        since = (
+            (xact_start or query_start).strftime("%Y-%m-%d %H:%M:%S")
+            if (xact_start or query_start)
+            else "?"
+        )
+        phrases.append(
+            f"pid {pid} (user {user}, application {application or '-'}, client "
+            f"{client or 'local socket'}, transaction open since {since}, {state}: {text!r}) "
+            f"on {tables}"
+        )
+    more = f" and {len(rows) - 5} more" if len(rows) > 5 else ""
+    return "; ".join(phrases) + more

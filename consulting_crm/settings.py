@@ -36,7 +36,28 @@ KEYS: dict[str, tuple[str, str]] = {
     "mail.store_bodies": ("bool", "keep the (trimmed) text of each message on its activity"),
     "import.date_format": ("str", "order of day and month in dates like 03/04/2025: DMY, MDY, YMD"),
     "import.years": ("str", "years a date may have, e.g. 1900-2100; others are rejected as typos"),
+    "build.lock_timeout": (
+        "str",
+        "longest a build waits for a table another session reads (a Power BI refresh) before it "
+        "gives up and retries: a PostgreSQL interval, default 2min",
+    ),
+    "build.lock_retries": (
+        "int",
+        "how often a build that timed out on a lock runs again; default 2",
+    ),
+    "serve.persist": (
+        "bool",
+        "the embedded server listens for BI tools again whenever it starts (crm db serve once)",
+    ),
+    "serve.listen": ("str", "address crm db serve listens on; default 127.0.0.1 (this machine)"),
+    "serve.port": ("int", "TCP port crm db serve listens on; default 5433"),
 }
+DEFAULT_LOCK_TIMEOUT = "2min"
+DEFAULT_LOCK_RETRIES = 2
+DEFAULT_SERVE_LISTEN = "127.0.0.1"
+DEFAULT_SERVE_PORT = 5433
+_INTERVAL = re.compile(r"^[0-9]+ ?(ms|s|min|h)?$")
+_ADDRESS = re.compile(r"^[A-Za-z0-9.:*_-]+( *, *[A-Za-z0-9.:*_-]+)*$")
 _TRUE = {"true", "yes", "on", "1"}
 _FALSE = {"false", "no", "off", "0"}
 
@@ -50,14 +71,37 @@ class Settings:
     store_bodies: bool = True
     date_format: str | None = None
     years: tuple[int, int] = (1900, 2100)
+    lock_timeout: str = DEFAULT_LOCK_TIMEOUT
+    lock_retries: int = DEFAULT_LOCK_RETRIES
+    serve_persist: bool = False
+    serve_listen: str = DEFAULT_SERVE_LISTEN
+    serve_port: int = DEFAULT_SERVE_PORT
+
+
+# Where root's data goes by default. The server runs as a system user of its own (PostgreSQL
+# refuses root), which cannot enter a closed /root, and crm never opens a home directory.
+ROOT_CRM_HOME = Path("/var/lib/consulting-crm")
+
+
+def crm_home(environ: Mapping[str, str] = os.environ) -> Path:
+    """The directory holding the embedded server's data and config.toml: ``CRM_HOME``, else the
+    user's data directory, else (for root, unless its data directory already holds a server)
+    /var/lib/consulting-crm."""
+    configured = environ.get("CRM_HOME")
+    if configured:
+        return Path(configured).expanduser().resolve()
+    import platformdirs
+
+    home = platformdirs.user_data_path("consulting-crm", appauthor=False)
+    if os.geteuid() == 0 and not (home / "pgdata").exists():
+        return ROOT_CRM_HOME
+    return home
 
 
 def config_path(environ: Mapping[str, str] = os.environ) -> Path:
     configured = environ.get("CRM_CONFIG")
     if configured:
         return Path(configured).expanduser()
-    from consulting_crm.database import crm_home
-
     return crm_home(environ) / "config.toml"
 
 
@@ -90,6 +134,11 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
         store_bodies=bool(values.get("mail.store_bodies", True)),
         date_format=values.get("import.date_format"),  # type: ignore[arg-type]
         years=_year_range(str(values.get("import.years", "1900-2100"))),
+        lock_timeout=str(values.get("build.lock_timeout", DEFAULT_LOCK_TIMEOUT)),
+        lock_retries=int(values.get("build.lock_retries", DEFAULT_LOCK_RETRIES)),  # type: ignore[call-overload]
+        serve_persist=bool(values.get("serve.persist", False)),
+        serve_listen=str(values.get("serve.listen", DEFAULT_SERVE_LISTEN)),
+        serve_port=int(values.get("serve.port", DEFAULT_SERVE_PORT)),  # type: ignore[call-overload]
     )
 
 
@@ -118,6 +167,11 @@ def parse_value(name: str, words: list[str]) -> object:
         if word.lower() in _FALSE:
             return False
         raise CrmError(f"{name} is true or false, not {word!r}.")
+    if kind == "int":
+        try:
+            return _checked(Path("command line"), name, int(word))
+        except ValueError:
+            raise CrmError(f"{name} is a whole number, not {word!r}.") from None
     return _checked(Path("command line"), name, word)
 
 
@@ -142,6 +196,8 @@ def write_values(path: Path, values: Mapping[str, object]) -> None:
 def _toml(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
     if isinstance(value, list | tuple):
         return "[" + ", ".join(_toml(item) for item in value) + "]"
     text = str(value).replace("\\", "\\\\").replace('"', '\\"')
@@ -153,6 +209,20 @@ def _checked(path: Path, name: str, value: object) -> object:
     where = f"{path}: {name}"
     if kind == "bool" and not isinstance(value, bool):
         raise CrmError(f"{where} must be true or false.")
+    if kind == "int" and (isinstance(value, bool) or not isinstance(value, int)):
+        raise CrmError(f"{where} must be a whole number, e.g. 2.")
+    if name == "build.lock_retries" and int(value) < 0:  # type: ignore[call-overload]
+        raise CrmError(f"{where} must be 0 or more, not {value}.")
+    if name == "serve.port" and not 1 <= int(value) <= 65535:  # type: ignore[call-overload]
+        raise CrmError(f"{where} must be a TCP port between 1 and 65535, not {value}.")
+    if name == "build.lock_timeout" and not _INTERVAL.match(str(value)):
+        raise CrmError(
+            f'{where} must be an interval such as "2min", "30s" or "500ms", not {value!r}.'
+        )
+    if name == "serve.listen" and not _ADDRESS.match(str(value)):
+        raise CrmError(
+            f'{where} must be an address such as "127.0.0.1" or "0.0.0.0", not {value!r}.'
+        )
     if kind == "str" and not isinstance(value, str):
         raise CrmError(f'{where} must be a string in quotes, e.g. "DMY".')
     if kind == "list":

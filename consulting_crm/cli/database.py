@@ -38,6 +38,7 @@ def db_status() -> None:
     target = db.resolve_target()
     with db.connect(target) as conn:
         server_version = conn.execute("show server_version").fetchone()
+        serving = db.serving(conn) if target.kind == "embedded" else None
         version = db.schema_version(conn)
         counts: list[tuple[str, int]] = []
         if version is not None:
@@ -50,6 +51,8 @@ def db_status() -> None:
     summary.add_row(
         "Schema version", str(version) if version is not None else "not applied (run: crm db init)"
     )
+    if serving is not None:
+        summary.add_row("Serving BI tools", serving)
     console.print(summary)
     if counts:
         table = Table(title="Rows per table")
@@ -211,13 +214,26 @@ def members_list() -> None:
 
 @db_app.command("serve")
 def db_serve(
-    host: Annotated[str, typer.Option(help="Address to listen on (0.0.0.0: every interface).")] = (
-        "0.0.0.0"
-    ),
-    port: Annotated[int, typer.Option(help="TCP port to listen on.")] = 5433,
+    listen: Annotated[
+        str | None,
+        typer.Option(
+            metavar="ADDRESS",
+            help="Address to listen on: 127.0.0.1 (this machine, the default; or serve.listen), "
+            "0.0.0.0 for every interface.",
+        ),
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(metavar="PORT", help="TCP port (default 5433, or serve.port).")
+    ] = None,
 ) -> None:
-    """Let BI tools reach the embedded server over TCP; every TCP login needs a password."""
+    """Let BI tools reach the embedded server over TCP, with TLS; every TCP login needs a
+    password.
+
+    It listens until `crm db stop` or a reboot, unless `crm config set serve.persist true`
+    (then every start of the server listens on serve.listen and serve.port again).
+    """
     from consulting_crm.access import serve_embedded
+    from consulting_crm.settings import config_path, load_settings, read_values, write_values
 
     target = db.resolve_target(start=False)
     if target.kind != "embedded" or target.data_dir is None:
@@ -225,11 +241,33 @@ def db_serve(
             f"crm db serve is for the embedded server; {target.where} already accepts "
             "connections the way its administrator set it up."
         )
-    where = serve_embedded(target.data_dir, host=host, port=port)
+    settings = load_settings()
+    listen = listen or settings.serve_listen
+    port = port or settings.serve_port
+    where = serve_embedded(target.data_dir, listen=listen, port=port)
+    if settings.serve_persist and (listen, port) != (settings.serve_listen, settings.serve_port):
+        path = config_path()
+        values = read_values(path)
+        values.update({"serve.listen": listen, "serve.port": port})
+        write_values(path, values)
+    until = (
+        "It listens again whenever the server starts (serve.persist); "
+        "`crm config set serve.persist false` and `crm db stop` end that."
+        if settings.serve_persist
+        else "It keeps listening until `crm db stop` or a reboot "
+        "(`crm config set serve.persist true` keeps it listening)."
+    )
+    certificate = target.data_dir / "pgdata" / db.CERTIFICATE_FILE
+    tls = (
+        f"with TLS (its certificate, for Power BI to trust: {certificate}; docs/power-bi.md)"
+        if certificate.exists() and db.tls_supported()
+        else "without TLS: this build of the embedded PostgreSQL has none, so keep it on a "
+        "network you trust, or use a PostgreSQL with TLS (docs/power-bi.md)"
+    )
     console.print(
-        f"The embedded PostgreSQL now listens on {where} (database {db.EMBEDDED_DATABASE}); "
-        "TCP logins need a password (create one with `crm db create-reader`). "
-        "It keeps listening until `crm db stop` or a reboot."
+        f"The embedded PostgreSQL now listens on {where} (database {db.EMBEDDED_DATABASE}) "
+        f"{tls}; TCP logins need a password (create one with `crm db create-reader`). {until}",
+        soft_wrap=True,
     )
 
 

@@ -16,6 +16,7 @@ from psycopg import errors
 from consulting_crm import database as db
 from consulting_crm.access import (
     SERVE_MARKER,
+    ReaderSettings,
     create_reader,
     require_passwords_over_tcp,
     scram_sha256_verifier,
@@ -104,7 +105,7 @@ def test_creating_a_reader_again_updates_it(crm_database: str, reader: str) -> N
     [
         ("Power BI", PASSWORD, "'Power BI' is not a usable role name"),
         ("powerbi_desktop", "short", "the reader's password is too short"),
-        ("postgres", PASSWORD, "role postgres already exists with administrative rights"),
+        ("postgres", PASSWORD, "postgres is a reserved role (the administrator)"),
     ],
 )
 def test_bad_reader_requests_are_refused(
@@ -116,6 +117,98 @@ def test_bad_reader_requests_are_refused(
     ):
         create_reader(conn, name, password)
     assert str(raised.value).startswith(message)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "anon",
+        "authenticated",
+        "service_role",
+        "powerbi_reader",
+        "postgres",
+        "pg_read_all_data",
+        "pg_monitor",
+        "authenticator",
+        "dashboard_user",
+        "supabase_admin",
+    ],
+)
+def test_roles_with_a_meaning_never_become_bi_logins(crm_database: str, name: str) -> None:
+    with psycopg.connect(crm_database, autocommit=True) as conn:
+        before = conn.execute(
+            "select rolcanlogin, rolpassword from pg_authid where rolname = %s", (name,)
+        ).fetchone()
+        with pytest.raises(CrmError) as raised:
+            create_reader(conn, name, PASSWORD)
+        after = conn.execute(
+            "select rolcanlogin, rolpassword from pg_authid where rolname = %s", (name,)
+        ).fetchone()
+    message = str(raised.value)
+    assert message.startswith(f"{name} is a reserved role")
+    assert "refusing to turn it into a BI login. Choose another name" in message
+    assert "\n" not in message
+    assert after == before  # untouched (and not created when it did not exist)
+
+
+@pytest.fixture
+def other_role(crm_database: str) -> Iterator[str]:
+    """An existing role that create-reader did not make; dropped afterwards."""
+    name = f"crm_test_other_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(crm_database, autocommit=True) as conn:
+        conn.execute(f'create role "{name}" nologin')
+    yield name
+    with psycopg.connect(crm_database, autocommit=True) as conn:
+        conn.execute(f'drop owned by "{name}"')
+        conn.execute(f'drop role if exists "{name}"')
+
+
+@pytest.mark.parametrize(
+    ("setup", "reason"),
+    [
+        ("", "it is not a member of powerbi_reader"),
+        ("alter role {role} createdb", "it has administrative rights"),
+        ("grant powerbi_reader, authenticated to {role}", "it is a member of authenticated"),
+        ("grant powerbi_reader to {role}; grant {role} to anon", "other roles are members of it"),
+        (
+            "grant powerbi_reader to {role}; grant select on public.accounts to {role}",
+            "privileges are granted to it directly",
+        ),
+        (
+            "grant powerbi_reader to {role}; create schema crm_test_{role} authorization {role}",
+            "it owns database objects",
+        ),
+    ],
+)
+def test_existing_roles_that_are_not_readers_are_refused(
+    crm_database: str, other_role: str, setup: str, reason: str
+) -> None:
+    with psycopg.connect(crm_database, autocommit=True) as conn:
+        if setup:
+            for statement in setup.format(role=f'"{other_role}"').split(";"):
+                conn.execute(statement.replace(f'crm_test_"{other_role}"', other_role))
+        with pytest.raises(CrmError) as raised:
+            create_reader(conn, other_role, PASSWORD)
+        can_login = conn.execute(
+            "select rolcanlogin from pg_roles where rolname = %s", (other_role,)
+        ).fetchone()
+    assert str(raised.value) == (
+        f"role {other_role} already exists and is not a reader made by `crm db create-reader` "
+        f"({reason}); refusing to turn it into a BI login. Choose another name, "
+        "e.g. powerbi_desktop."
+    )
+    assert can_login == (False,)
+
+
+def test_a_reader_made_by_create_reader_can_be_updated(crm_database: str, reader: str) -> None:
+    with psycopg.connect(crm_database, autocommit=True) as conn:
+        assert create_reader(conn, reader, "a new long password", ReaderSettings(3)) is False
+        row = conn.execute(
+            "select rolcanlogin, rolconnlimit from pg_roles where rolname = %s", (reader,)
+        ).fetchone()
+    assert row == (True, 3)
+    with psycopg.connect(pg_conninfo.make_conninfo(crm_database, user=reader)) as conn:
+        assert conn.execute("select current_user").fetchone() == (reader,)
 
 
 def test_pg_hba_rewrite_requires_passwords_over_tcp(tmp_path: Path) -> None:
@@ -134,8 +227,10 @@ def test_pg_hba_rewrite_requires_passwords_over_tcp(tmp_path: Path) -> None:
         "host    all   all   127.0.0.1/32  scram-sha-256",
         "host    all   all   ::1/128       scram-sha-256",
         SERVE_MARKER,
-        "host    all    all    0.0.0.0/0    scram-sha-256    # crm-serve",
-        "host    all    all    ::/0         scram-sha-256    # crm-serve",
+        "hostssl    all    all    0.0.0.0/0    scram-sha-256    # crm-serve",
+        "hostssl    all    all    ::/0         scram-sha-256    # crm-serve",
+        "host       all    all    0.0.0.0/0    scram-sha-256    # crm-serve (TLS off)",
+        "host       all    all    ::/0         scram-sha-256    # crm-serve (TLS off)",
     ]
 
 
@@ -150,7 +245,7 @@ def test_served_embedded_server_takes_password_logins_over_tcp(tmp_path: Path) -
     home = tmp_path / "crm-home"
     port = _free_port()
     try:
-        serve_embedded(home, host="127.0.0.1", port=port)
+        serve_embedded(home, listen="127.0.0.1", port=port)
         local = db.start_embedded_server(home)  # the socket still works for our own commands
         with psycopg.connect(local, autocommit=True) as conn:
             db.apply_schema(conn)
