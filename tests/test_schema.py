@@ -321,7 +321,7 @@ def test_reapplying_schema_changes_nothing_and_keeps_data(
         connection.commit()
     before = _catalog(conninfo)
     with psycopg.connect(conninfo) as connection:
-        assert db.apply_schema(connection) == 2
+        assert db.apply_schema(connection) == 3
         counts = {
             table: connection.execute(
                 sql.SQL("select count(*) from public.{}").format(sql.Identifier(table))
@@ -331,15 +331,15 @@ def test_reapplying_schema_changes_nothing_and_keeps_data(
         versions = connection.execute("select count(*) from ingest.schema_version").fetchone()
     assert _catalog(conninfo) == before
     assert counts == {table: (1,) for table in db.PUBLIC_TABLES}
-    assert versions == (2,)
+    assert versions == (3,)
 
 
 def test_schema_applies_to_an_empty_database(make_database: Callable[..., str]) -> None:
     conninfo = make_database(with_schema=False)
     with psycopg.connect(conninfo) as connection:
         assert db.schema_version(connection) is None
-        assert db.apply_schema(connection) == 2
-        assert db.schema_version(connection) == 2
+        assert db.apply_schema(connection) == 3
+        assert db.schema_version(connection) == 3
 
 
 # ---------------------------------------------------------------------------------------------
