@@ -250,13 +250,13 @@ def connection_route(target: Target) -> Route:
     forwards the connection (a pooler or a proxy). Supabase's pooler hosts and port 6543 are known.
     """
     with connect(target, autocommit=True) as first:
-        host, port = first.info.host, int(first.info.port)
+        host, port, user = first.info.host, int(first.info.port), first.info.user
         row = first.execute("select pg_backend_pid(), inet_server_port()").fetchone()
         pid, server_port = (row[0], row[1]) if row else (None, None)
         with connect(target, autocommit=True) as second:
             other = second.execute("select pg_backend_pid()").fetchone()
     shared = other is not None and pid is not None and other[0] == pid
-    direct = _direct_address(host, first.info.user, server_port)
+    direct = _direct_address(host, user, server_port)
     if shared:
         return Route(
             True,
