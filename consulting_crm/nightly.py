@@ -621,8 +621,8 @@ class NightlyLease:
                 "where name = %s and holder = %s returning name",
                 (NIGHTLY_LOCK, self.holder),
             )
-        except psycopg.OperationalError:
-            pass  # the database is gone: the lease runs out on its own
+        except psycopg.Error:
+            pass  # the database is unreachable: the lease runs out on its own
         finally:
             if self._conn is not None:
                 self._conn.close()
