@@ -633,3 +633,41 @@ values
     (2, 'activities.updated_at stamped on insert and indexed (change cursor)'),
     (3, 'access control: members only (crm_private.members), anon without privileges')
 on conflict (version) do nothing;
+
+-- BEGIN pooler-safe locks (issue 14) ----------------------------------------------------------
+-- The locks that keep runs apart are rows, not advisory locks. Advisory locks fail twice: a
+-- session-level one taken through a transaction-mode pooler (Supabase's on port 6543, PgBouncer
+-- with pool_mode = transaction) sits on whichever server connection the pooler lent for that one
+-- transaction, so two `crm nightly` runs both proceed; and any role that can connect, a Power BI
+-- reader or an API role included, can take (or hold on to) any advisory lock. A row in `ingest`
+-- can be locked or leased only by a role with UPDATE on this table, which is the role that
+-- applied schema.sql: the API roles and powerbi_reader have no access to `ingest` at all.
+--   nightly  a lease: `crm nightly` sets holder/host/pid/expires_at with one UPDATE that succeeds
+--            only when no unexpired lease exists, renews expires_at while it runs and clears it
+--            at the end. A run killed with kill -9 stops renewing; its lease runs out on its own.
+--   import   a row lock: each imported file's transaction takes `select … for update` of this
+--            row (ingest.audit.lock_imports), so imports, mail and relink run one at a time.
+-- ---------------------------------------------------------------------------------------------
+create table if not exists ingest.run_locks (
+    name text primary key constraint run_locks_name_known check (name in ('nightly', 'import')),
+    holder text,
+    host text,
+    pid integer,
+    acquired_at timestamptz,
+    renewed_at timestamptz,
+    expires_at timestamptz,
+    constraint run_locks_lease_complete check (
+        (holder is null and expires_at is null)
+        or (holder is not null and acquired_at is not null and expires_at > acquired_at)
+    )
+);
+comment on table ingest.run_locks is
+    'Locks between CRM runs: a lease row for crm nightly, a row every import locks FOR UPDATE. '
+    'Pooler-safe, and out of reach of roles without UPDATE here (readers, API roles).';
+insert into ingest.run_locks (name) values ('nightly'), ('import') on conflict (name) do nothing;
+revoke all on table ingest.run_locks from public, anon, authenticated, service_role, powerbi_reader;
+
+insert into ingest.schema_version (version, description)
+values (3, 'ingest.run_locks: pooler-safe nightly lease and import row lock')
+on conflict (version) do nothing;
+-- END pooler-safe locks (issue 14) ------------------------------------------------------------

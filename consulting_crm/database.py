@@ -451,15 +451,111 @@ def stop_embedded_server(home: Path) -> bool:
 
 
 def connect(target: Target, *, autocommit: bool = False) -> psycopg.Connection:
-    """Open a connection, turning a refused or failed connection into an actionable error."""
+    """Open a connection, turning a refused or failed connection into an actionable error.
+
+    Never with server-side prepared statements (``prepare_threshold=None``): psycopg otherwise
+    prepares a statement on the server after its fifth execution, and through a transaction-mode
+    pooler (PgBouncer, Supabase's port 6543) the next transaction may run on a server connection
+    that never saw it ("prepared statement _pg3_0 does not exist"). Always off, because no setting
+    or probe can tell every pooler apart from a server, and off costs nothing measurable
+    (docs/design-decisions.md). Connections opened from this one (the importers' lookup
+    connection) copy the setting.
+    """
     try:
-        return psycopg.connect(target.conninfo, autocommit=autocommit, connect_timeout=15)
+        return psycopg.connect(
+            target.conninfo, autocommit=autocommit, connect_timeout=15, prepare_threshold=None
+        )
     except psycopg.OperationalError as exc:
         reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
         raise CrmError(
             f"cannot connect to PostgreSQL at {target.where}: {reason}. "
             "Check DATABASE_URL (or the PG* variables), or unset them to use the embedded server."
         ) from exc
+
+
+# Poolers ----------------------------------------------------------------------------------------
+
+DIRECT_PORT = 5432  # where PostgreSQL itself listens, on Supabase and by default
+SUPABASE_TRANSACTION_PORT = 6543  # Supabase's pooler in transaction mode (Supavisor, PgBouncer)
+_SUPABASE_POOLER_SUFFIX = ".pooler.supabase.com"
+
+
+@dataclass(frozen=True)
+class Route:
+    """How connections reach the server: directly, or through a pooler (and its mode if known)."""
+
+    pooler: bool
+    mode: Literal["transaction", "session"] | None = None
+    evidence: str = ""
+    direct: str = ""  # where a session connection goes instead, for a person to read
+
+    def describe(self) -> str:
+        if not self.pooler:
+            return "direct to PostgreSQL"
+        mode = f"a {self.mode}-mode pooler" if self.mode else "a pooler or proxy (mode unknown)"
+        return f"through {mode}: {self.evidence}"
+
+    def session_note(self) -> str | None:
+        """What needs a session connection, and where that is; None when this is one."""
+        if not self.pooler or self.mode == "session":
+            return None
+        return (
+            "every crm command works through it (no session state, no server-side prepared "
+            "statements); for a session of your own (psql with SET, LISTEN or PREPARE) connect "
+            f"to {self.direct}"
+        )
+
+
+def connection_route(target: Target) -> Route:
+    """Find out whether ``target`` is a pooler, from its address and from two live connections.
+
+    Two connections open at once that are served by one server process (the same
+    ``pg_backend_pid()``) prove transaction pooling: a session-mode pooler or a server gives each
+    its own. A client port that differs from the server's ``inet_server_port()`` says something
+    forwards the connection (a pooler or a proxy). Supabase's pooler hosts and port 6543 are known.
+    """
+    with connect(target, autocommit=True) as first:
+        host, port, user = first.info.host, int(first.info.port), first.info.user
+        row = first.execute("select pg_backend_pid(), inet_server_port()").fetchone()
+        pid, server_port = (row[0], row[1]) if row else (None, None)
+        with connect(target, autocommit=True) as second:
+            other = second.execute("select pg_backend_pid()").fetchone()
+    shared = other is not None and pid is not None and other[0] == pid
+    direct = _direct_address(host, user, server_port)
+    if shared:
+        return Route(
+            True,
+            "transaction",
+            f"two connections to port {port} were served by one server session",
+            direct,
+        )
+    if host.endswith(_SUPABASE_POOLER_SUFFIX):
+        mode: Literal["transaction", "session"] = (
+            "transaction" if port == SUPABASE_TRANSACTION_PORT else "session"
+        )
+        return Route(True, mode, f"Supabase's pooler at {host}:{port}", direct)
+    if port == SUPABASE_TRANSACTION_PORT:
+        return Route(True, "transaction", f"port {port}, Supabase's transaction pooler", direct)
+    if not host.startswith("/") and server_port is not None and int(server_port) != port:
+        return Route(
+            True,
+            None,
+            f"you connect to port {port}, the server listens on port {server_port}",
+            direct,
+        )
+    return Route(False)
+
+
+def _direct_address(host: str, user: str, server_port: object) -> str:
+    """Where the server itself listens, as far as the address and the server tell."""
+    if host.endswith(_SUPABASE_POOLER_SUFFIX):
+        # Supabase's pooler users are `postgres.<project ref>`; the direct host is db.<ref>.
+        ref = user.split(".", 1)[1] if "." in user else "<project-ref>"
+        return (
+            f"db.{ref}.supabase.co:{DIRECT_PORT} (direct) or {host}:{DIRECT_PORT} (session pooler)"
+        )
+    port = server_port or DIRECT_PORT
+    return f"the server's own port {port} ({host}:{port} when the server runs on the same host)"
 
 
 def libpq_environment(target: Target) -> dict[str, str]:

@@ -23,7 +23,10 @@ import datetime as dt
 import io
 import json
 import os
+import secrets
 import shutil
+import socket
+import threading
 import time
 import traceback
 from collections.abc import Mapping, Sequence
@@ -48,9 +51,18 @@ from ingest.options import ImportOptions, MailOptions
 from ingest.readers import REPORT_SUFFIX
 from ingest.results import FileResult
 
-# A session-level advisory lock: held by the run's own connection, released when it closes, so a
-# crashed run never leaves a stale lock behind (unlike a lock file).
-NIGHTLY_LOCK = "consulting-crm nightly"
+# The nightly lock is a lease: a row of ingest.run_locks (schema.sql, "pooler-safe locks") that a
+# run claims with one UPDATE, renews from a heartbeat thread while it runs and clears at the end.
+# A session-level advisory lock would not hold through a transaction-mode pooler (each statement
+# may run on another server connection), and any role, a Power BI reader included, could take it.
+NIGHTLY_LOCK = "nightly"
+# How long a lease lasts without renewal: a run killed with kill -9 (or a machine that lost power)
+# blocks the next run for at most this long after its last renewal. Ten minutes rides out nine
+# missed heartbeats in a row (a database failover, a network outage, a laptop's short sleep)
+# without a second run starting beside a live one, and is nothing against a nightly schedule.
+LEASE = dt.timedelta(minutes=10)
+# How often a running run renews its lease (a thread with a connection of its own).
+HEARTBEAT = dt.timedelta(minutes=1)
 MANAGED_FOLDERS = ("archive", "failed", "runs")
 REASON_SUFFIX = ".reason.txt"
 
@@ -171,7 +183,8 @@ def run_nightly(
 ) -> NightlyRun:
     """Run the nightly job on ``inbox``.
 
-    Raises CrmError with exit code 7 when another run holds the lock (and then touches nothing).
+    Raises CrmError with exit code 7 when another run holds the lock (and then touches nothing),
+    or when this run lost its lease (see :class:`NightlyLease`).
     """
     console = console or Console()
     inbox = inbox.expanduser().resolve()
@@ -189,42 +202,46 @@ def run_nightly(
         inbox=str(inbox),
     )
     with db.connect(target, autocommit=True) as conn:
-        locked = conn.execute("select pg_try_advisory_lock(hashtext(%s))", (NIGHTLY_LOCK,))
-        if not (row := locked.fetchone()) or not row[0]:
-            raise CrmError(
-                f"another crm nightly is running on {target.where} (it holds the nightly lock); "
-                "this run did nothing. If no other run exists, its session is still open: "
-                "check pg_stat_activity.",
-                exit_code=ExitCode.LOCKED,
-            )
         if db.schema_version(conn) is None:
             raise CrmError(f"the database at {target.where} has no schema yet; run `crm db init`.")
-        runs = inbox / "runs"
-        runs.mkdir(exist_ok=True)
-        _import_inbox(conn, inbox, run, settings, settle_seconds, console)
-        build_dir = runs / "dbt"
-        # dbt's unit tests check the SQL against fixed inputs: they change with the code, not
-        # with the night's data, so the nightly (production) build leaves them out, as dbt
-        # recommends. `crm build` and the test suite run them.
-        build_args = [*NIGHTLY_BUILD_ARGS, *dbt_args]
-        if as_of_date:
-            build_args += ["--vars", f"{{as_of_date: '{as_of_date}'}}"]
-        console.print("Building the analytics models…")
-        build = run_build(
-            build_args, environ=environ, echo=lambda _: None, target_path=build_dir, quiet=True
-        )
-        run.build = _outcome(build)
-        freshness = run_source_freshness(
-            environ=environ, echo=lambda _: None, target_path=build_dir / "freshness", quiet=True
-        )
-        run.freshness = _outcome(freshness)
-        (build_dir / "build.log").write_text(build.output, encoding="utf-8")
-        (build_dir / "freshness.log").write_text(freshness.output, encoding="utf-8")
-        run.seconds = round(time.perf_counter() - started, 1)
-        run.finished_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        run.exit_code = int(run.decide_exit_code())
-        _write_summaries(run, runs)
-        # The lock goes with the connection; the summaries are written before it is released.
+        with acquire_nightly_lock(conn, target, holder=run_id) as lease:
+            if lease.took_over is not None:
+                console.print(
+                    f"The previous run's lease ran out without it finishing ({lease.took_over}); "
+                    "this run took the lock over.",
+                    highlight=False,
+                )
+            runs = inbox / "runs"
+            runs.mkdir(exist_ok=True)
+            _import_inbox(conn, inbox, run, settings, settle_seconds, console, lease)
+            lease.check()
+            build_dir = runs / "dbt"
+            # dbt's unit tests check the SQL against fixed inputs: they change with the code, not
+            # with the night's data, so the nightly (production) build leaves them out, as dbt
+            # recommends. `crm build` and the test suite run them.
+            build_args = [*NIGHTLY_BUILD_ARGS, *dbt_args]
+            if as_of_date:
+                build_args += ["--vars", f"{{as_of_date: '{as_of_date}'}}"]
+            console.print("Building the analytics models…")
+            build = run_build(
+                build_args, environ=environ, echo=lambda _: None, target_path=build_dir, quiet=True
+            )
+            run.build = _outcome(build)
+            freshness = run_source_freshness(
+                environ=environ,
+                echo=lambda _: None,
+                target_path=build_dir / "freshness",
+                quiet=True,
+            )
+            run.freshness = _outcome(freshness)
+            (build_dir / "build.log").write_text(build.output, encoding="utf-8")
+            (build_dir / "freshness.log").write_text(freshness.output, encoding="utf-8")
+            run.seconds = round(time.perf_counter() - started, 1)
+            run.finished_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+            run.exit_code = int(run.decide_exit_code())
+            _write_summaries(run, runs)
+            # The lease is released when this block ends, after the summaries are written (and
+            # also when anything above raised).
     return run
 
 
@@ -235,6 +252,7 @@ def _import_inbox(
     settings: Settings,
     settle_seconds: float,
     console: Console,
+    lease: NightlyLease,
 ) -> None:
     archive = inbox / "archive" / run.run_id
     failed = inbox / "failed" / run.run_id
@@ -245,6 +263,7 @@ def _import_inbox(
         store_bodies=settings.store_bodies,
     )
     for entry in inbox_entries(inbox):
+        lease.check()  # a run that lost its lease stops before the next file
         if now - _newest_change(entry) < settle_seconds:
             run.files.append(
                 InboxFile(
@@ -470,3 +489,207 @@ def render_text(run: NightlyRun, width: int = 100) -> str:
             console.print(f"{item.name}: {note}", highlight=False)
     console.print(f"details: runs/{run.run_id}.json, dbt log: runs/dbt/build.log", highlight=False)
     return console.export_text()
+
+
+# The nightly lock ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LockHolder:
+    """Who holds (or last held) the nightly lease, as the row says."""
+
+    holder: str
+    host: str | None
+    pid: int | None
+    acquired_at: dt.datetime | None
+    expires_at: dt.datetime | None
+
+    def describe(self) -> str:
+        since = _utc(self.acquired_at)
+        until = _utc(self.expires_at)
+        return (
+            f"run {self.holder} on host {self.host or '?'}, pid {self.pid or '?'}, "
+            f"since {since}, lease until {until}"
+        )
+
+
+def _utc(moment: dt.datetime | None) -> str:
+    if moment is None:
+        return "?"
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+_HOLDER_COLUMNS = "holder, host, pid, acquired_at, expires_at"
+
+
+def _holder(conn: psycopg.Connection) -> LockHolder | None:
+    row = conn.execute(
+        f"select {_HOLDER_COLUMNS} from ingest.run_locks where name = %s and holder is not null",
+        (NIGHTLY_LOCK,),
+    ).fetchone()
+    return LockHolder(*row) if row else None
+
+
+class NightlyLease:
+    """The nightly lock while this run holds it.
+
+    A thread renews the lease every ``heartbeat`` on a connection of its own (the run's connection
+    is busy in import transactions and must not carry the renewals). :meth:`release` (or leaving
+    the ``with`` block, also on an exception) clears the row. When a renewal finds the row no
+    longer ours (the lease ran out unrenewed, e.g. the process was suspended, and another run took
+    it), :meth:`check` raises, so the run stops before its next file or the build.
+    """
+
+    def __init__(
+        self,
+        target: db.Target,
+        holder: str,
+        expires_at: dt.datetime,
+        *,
+        lease: dt.timedelta,
+        heartbeat: dt.timedelta,
+        took_over: str | None = None,
+    ) -> None:
+        self.target = target
+        self.holder = holder
+        self.expires_at = expires_at
+        self.lease = lease
+        self.heartbeat = heartbeat
+        self.took_over = took_over
+        self.lost: str | None = None
+        self.last_error: str | None = None
+        self._conn: psycopg.Connection | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name="nightly-lease", daemon=True)
+        self._thread.start()
+
+    def __enter__(self) -> NightlyLease:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.release()
+
+    def _execute(self, query: str, params: tuple[object, ...]) -> tuple[object, ...] | None:
+        """Run one statement on the lease's own connection, opening it (again) when needed."""
+        if self._conn is None or self._conn.closed:
+            self._conn = db.connect(self.target, autocommit=True)
+        try:
+            return self._conn.execute(query, params).fetchone()  # type: ignore[arg-type]
+        except psycopg.OperationalError:
+            self._conn.close()  # broken: the next call connects again
+            raise
+
+    def renew(self) -> bool:
+        """Extend the lease from now; False (and :attr:`lost` set) when it is no longer ours."""
+        row = self._execute(
+            "update ingest.run_locks set renewed_at = now(), expires_at = now() + %s "
+            "where name = %s and holder = %s returning expires_at",
+            (self.lease, NIGHTLY_LOCK, self.holder),
+        )
+        if row is None:
+            self.lost = (
+                f"this crm nightly lost the nightly lock: its lease (until {_utc(self.expires_at)})"
+                " ran out before it was renewed (was the process suspended, or the database "
+                "unreachable?), so another run may hold it now; this run stopped. Run it again."
+            )
+            return False
+        self.expires_at = row[0]  # type: ignore[assignment]
+        return True
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self.heartbeat.total_seconds()):
+            try:
+                if not self.renew():
+                    return
+                self.last_error = None
+            except Exception as exc:  # unreachable for now: try again at the next beat
+                self.last_error = f"{type(exc).__name__}: {exc}"
+
+    def check(self) -> None:
+        """Raise (exit code 7) when this run no longer holds the lock."""
+        if self.lost is not None:
+            raise CrmError(self.lost, exit_code=ExitCode.LOCKED)
+
+    def release(self) -> None:
+        """Stop renewing and clear the row (when it is still ours)."""
+        self._stop.set()
+        self._thread.join()
+        try:
+            self._execute(
+                "update ingest.run_locks set holder = null, host = null, pid = null, "
+                "acquired_at = null, renewed_at = null, expires_at = null "
+                "where name = %s and holder = %s returning name",
+                (NIGHTLY_LOCK, self.holder),
+            )
+        except psycopg.Error:
+            pass  # the database is unreachable: the lease runs out on its own
+        finally:
+            if self._conn is not None:
+                self._conn.close()
+
+
+def acquire_nightly_lock(
+    conn: psycopg.Connection,
+    target: db.Target,
+    *,
+    holder: str,
+    lease: dt.timedelta = LEASE,
+    heartbeat: dt.timedelta = HEARTBEAT,
+) -> NightlyLease:
+    """Take the nightly lease (one autocommit UPDATE, pooler-safe) or raise CrmError, exit code 7.
+
+    The UPDATE succeeds only when the row has no lease or an expired one; every time is the
+    database's clock, so the machines that run crm need not agree on the time.
+    """
+    token = f"{holder}-{secrets.token_hex(3)}"
+    for _ in range(2):  # the holder may finish between the refused UPDATE and the look at it
+        try:
+            previous = _holder(conn)
+            row = conn.execute(
+                "update ingest.run_locks set holder = %s, host = %s, pid = %s, "
+                "acquired_at = now(), renewed_at = now(), expires_at = now() + %s "
+                "where name = %s and (expires_at is null or expires_at <= now()) "
+                "returning expires_at",
+                (token, socket.gethostname(), os.getpid(), lease, NIGHTLY_LOCK),
+            ).fetchone()
+        except psycopg.errors.UndefinedTable as exc:
+            raise CrmError(
+                f"the database at {target.where} has no ingest.run_locks table (schema older "
+                "than version 3); run `crm db init` to upgrade it, then run again."
+            ) from exc
+        except psycopg.errors.InsufficientPrivilege as exc:
+            raise CrmError(
+                f"the role {conn.info.user} may not take the nightly lock at {target.where} (no "
+                "UPDATE on ingest.run_locks); run crm nightly as the role that applied schema.sql."
+            ) from exc
+        if row is not None:
+            return NightlyLease(
+                target,
+                token,
+                row[0],
+                lease=lease,
+                heartbeat=heartbeat,
+                took_over=previous.describe() if previous is not None else None,
+            )
+        current = _holder(conn)
+        if current is not None:
+            raise CrmError(
+                f"another crm nightly holds the nightly lock on {target.where}: "
+                f"{current.describe()} (renewed every {_minutes(heartbeat)} while it runs); this "
+                f"run did nothing. If that run was killed, the lock frees itself at "
+                f"{_utc(current.expires_at)}.",
+                exit_code=ExitCode.LOCKED,
+            )
+    raise CrmError(
+        f"the nightly lock on {target.where} was taken and released while this run looked; "
+        "this run did nothing. Run it again.",
+        exit_code=ExitCode.LOCKED,
+    )
+
+
+def _minutes(span: dt.timedelta) -> str:
+    seconds = span.total_seconds()
+    if seconds % 60 == 0:
+        minutes = int(seconds // 60)
+        return "minute" if minutes == 1 else f"{minutes} minutes"
+    return f"{seconds:g} s"

@@ -13,16 +13,40 @@ from collections.abc import Iterable
 
 import psycopg
 
+from ingest.errors import CrmError
 from ingest.results import BatchCounts, FileFacts, FileResult, Rejection
 
-# One import at a time, whichever importer runs it (spreadsheets, mail, the nightly run): each
-# file's transaction takes this advisory lock before it opens its batch, with :func:`lock_imports`.
-IMPORT_LOCK = "consulting-crm import"
+# One import at a time, whichever importer runs it (spreadsheets, mail, relink, the nightly run):
+# each file's transaction locks this row of ``ingest.run_locks`` before it opens its batch, with
+# :func:`lock_imports`. A row lock is transaction-scoped, so it holds through a transaction-mode
+# pooler (PgBouncer, Supabase's port 6543), and only a role with UPDATE on ``ingest.run_locks`` (the
+# CRM's own role) can take it: a Power BI reader or an API role can neither take it nor hold it.
+IMPORT_LOCK = "import"
+RUN_LOCKS_TABLE = "ingest.run_locks"
 
 
 def lock_imports(conn: psycopg.Connection) -> None:
     """Wait until no other import runs, then hold the import lock until this transaction ends."""
-    conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (IMPORT_LOCK,))
+    try:
+        row = conn.execute(
+            "select name from ingest.run_locks where name = %s for update", (IMPORT_LOCK,)
+        ).fetchone()
+    except psycopg.errors.UndefinedTable as exc:
+        raise CrmError(
+            f"the database has no {RUN_LOCKS_TABLE} table (schema older than version 3); "
+            "run `crm db init` to upgrade it, then import again."
+        ) from exc
+    except psycopg.errors.InsufficientPrivilege as exc:
+        user = conn.info.user
+        raise CrmError(
+            f"the role {user} may not take the import lock (no UPDATE on {RUN_LOCKS_TABLE}); "
+            "import as the role that applied schema.sql (`crm db init`)."
+        ) from exc
+    if row is None:
+        raise CrmError(
+            f"the import lock row is missing from {RUN_LOCKS_TABLE}; run `crm db init` to restore "
+            "it, then import again."
+        )
 
 
 def find_loaded_batch(conn: psycopg.Connection, sha256: str) -> tuple[int, str] | None:

@@ -3,6 +3,10 @@
 By default the suite starts its own embedded PostgreSQL in a temporary directory (and deletes it
 afterwards). With DATABASE_URL set it uses that server instead. Either way each test session works
 in fresh databases that it creates and drops, so it never touches anybody's data.
+
+Through a pooler (``bash .ci/run pooler``), DATABASE_URL is the pooler and CRM_TEST_ADMIN_URL the
+server itself: databases are created and dropped there (a pooler keeps server connections to them
+open), and everything else, the schema included, goes through the pooler.
 """
 
 from __future__ import annotations
@@ -46,10 +50,11 @@ def server_conninfo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def make_database(server_conninfo: str) -> Iterator[Callable[..., str]]:
     """Factory: create a fresh, empty database (optionally with schema.sql) and return its URI."""
     created: list[str] = []
+    admin_conninfo = os.environ.get("CRM_TEST_ADMIN_URL") or server_conninfo
 
     def create(*, with_schema: bool = True) -> str:
         name = f"crm_test_{uuid.uuid4().hex[:12]}"
-        with psycopg.connect(server_conninfo, autocommit=True) as admin:
+        with psycopg.connect(admin_conninfo, autocommit=True) as admin:
             admin.execute(f'create database "{name}"')
         created.append(name)
         conninfo = pg_conninfo.make_conninfo(server_conninfo, dbname=name)
@@ -59,7 +64,7 @@ def make_database(server_conninfo: str) -> Iterator[Callable[..., str]]:
         return conninfo
 
     yield create
-    with psycopg.connect(server_conninfo, autocommit=True) as admin:
+    with psycopg.connect(admin_conninfo, autocommit=True) as admin:
         for name in created:
             admin.execute(f'drop database if exists "{name}" with (force)')
 

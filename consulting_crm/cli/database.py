@@ -34,8 +34,10 @@ def db_init() -> None:
 
 @db_app.command("status")
 def db_status() -> None:
-    """Show where the database is, its PostgreSQL version, schema version and row counts."""
+    """Show where the database is, whether through a pooler, its PostgreSQL version, schema
+    version and row counts."""
     target = db.resolve_target()
+    route = db.connection_route(target)
     with db.connect(target) as conn:
         server_version = conn.execute("show server_version").fetchone()
         serving = db.serving(conn) if target.kind == "embedded" else None
@@ -47,6 +49,9 @@ def db_status() -> None:
                 counts.append((table_name, int(row[0]) if row else 0))
     summary = Table(show_header=False, box=None, pad_edge=False)
     summary.add_row("Database", target.where)
+    summary.add_row("Connection", route.describe())
+    if (note := route.session_note()) is not None:
+        summary.add_row("Sessions", note)
     summary.add_row("PostgreSQL", str(server_version[0]) if server_version else "?")
     summary.add_row(
         "Schema version", str(version) if version is not None else "not applied (run: crm db init)"

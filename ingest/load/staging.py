@@ -165,8 +165,13 @@ class Stager:
         self._seen_external_ids: set[int] = set()
         self._seen_emails: set[int] = set()
         try:
+            # The caller's prepare_threshold too: no server-side prepared statements through a
+            # transaction-mode pooler when the caller's connection has them off.
             self.lookup = psycopg.connect(
-                conn.info.dsn, password=conn.info.password or None, autocommit=True
+                conn.info.dsn,
+                password=conn.info.password or None,
+                autocommit=True,
+                prepare_threshold=conn.prepare_threshold,
             )
         except psycopg.OperationalError:
             self.lookup = None  # e.g. no connection slot left: every row goes through the merge

@@ -203,13 +203,24 @@ def test_a_second_concurrent_run_is_refused_and_touches_nothing(
 ) -> None:
     (inbox / "accounts.csv").write_text(GOOD)
     _old(inbox / "accounts.csv")
-    with psycopg.connect(database, autocommit=True) as other_run:
-        other_run.execute("select pg_advisory_lock(hashtext(%s))", (NIGHTLY_LOCK,))
-        assert _nightly(inbox) == ExitCode.LOCKED
-    assert "another crm nightly is running" in capsys.readouterr().err
+    with psycopg.connect(database, autocommit=True) as other_run:  # another run's live lease
+        other_run.execute(
+            "update ingest.run_locks set holder = 'other-run', host = 'cron-box', pid = 4242, "
+            "acquired_at = now(), renewed_at = now(), expires_at = now() + interval '10 minutes' "
+            "where name = %s",
+            (NIGHTLY_LOCK,),
+        )
+    assert _nightly(inbox) == ExitCode.LOCKED
+    error = " ".join(capsys.readouterr().err.split())
+    assert "another crm nightly holds the nightly lock" in error
+    assert "run other-run on host cron-box, pid 4242" in error
     assert sorted(path.name for path in inbox.iterdir()) == ["accounts.csv"]
     with psycopg.connect(database) as conn:
         assert conn.execute("select count(*) from accounts").fetchone() == (0,)
+        # The refused run left the other run's lease alone.
+        assert conn.execute(
+            "select holder from ingest.run_locks where name = %s", (NIGHTLY_LOCK,)
+        ).fetchone() == ("other-run",)
 
 
 def test_a_failing_dbt_test_fails_the_run(database: str, inbox: Path) -> None:
