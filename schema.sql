@@ -624,16 +624,6 @@ end
 $member_policies$;
 -- END access control (issue 14)
 
--- ---------------------------------------------------------------------------------------------
--- Version record.
--- ---------------------------------------------------------------------------------------------
-insert into ingest.schema_version (version, description)
-values
-    (1, 'accounts, contacts, leads, projects, activities; import audit trail; RLS'),
-    (2, 'activities.updated_at stamped on insert and indexed (change cursor)'),
-    (3, 'access control: members only (crm_private.members), anon without privileges')
-on conflict (version) do nothing;
-
 -- BEGIN pooler-safe locks (issue 14) ----------------------------------------------------------
 -- The locks that keep runs apart are rows, not advisory locks. Advisory locks fail twice: a
 -- session-level one taken through a transaction-mode pooler (Supabase's on port 6543, PgBouncer
@@ -667,7 +657,15 @@ comment on table ingest.run_locks is
 insert into ingest.run_locks (name) values ('nightly'), ('import') on conflict (name) do nothing;
 revoke all on table ingest.run_locks from public, anon, authenticated, service_role, powerbi_reader;
 
-insert into ingest.schema_version (version, description)
-values (3, 'ingest.run_locks: pooler-safe nightly lease and import row lock')
-on conflict (version) do nothing;
 -- END pooler-safe locks (issue 14) ------------------------------------------------------------
+
+-- ---------------------------------------------------------------------------------------------
+-- Version record.
+-- ---------------------------------------------------------------------------------------------
+insert into ingest.schema_version (version, description)
+values
+    (1, 'accounts, contacts, leads, projects, activities; import audit trail; RLS'),
+    (2, 'activities.updated_at stamped on insert and indexed (change cursor)'),
+    (3, 'access control: members only (crm_private.members), anon without privileges; '
+        'ingest.run_locks: pooler-safe nightly lease and import row lock')
+on conflict (version) do nothing;

@@ -290,7 +290,9 @@ def _import_inbox(
             # theirs beside themselves inside the folder, which moves as a whole (two files of the
             # same name in different subfolders must not share one report).
             spreadsheet = ImportOptions(
-                date_format=settings.date_format, report_dir=archive if path == entry else None
+                date_format=settings.date_format,
+                years=settings.years,
+                report_dir=archive if path == entry else None,
             )
             try:
                 results.append(import_file(conn, path, spreadsheet, mail_options))
