@@ -52,6 +52,12 @@ def test_a_build_blocked_by_a_reader_fails_naming_the_session(
     lines: list[str] = []
     with _hold_dim_date(conninfo) as blocker:
         pid = blocker.info.backend_pid
+        # Over TCP (a server named by DATABASE_URL) the message names the address, else the socket.
+        with psycopg.connect(conninfo) as probe:  # not the blocker: its last query is named
+            row = probe.execute(
+                "select client_addr::text from pg_stat_activity where pid = %s", (pid,)
+            ).fetchone()
+        client = (row[0] if row else None) or "local socket"
         result = run_build(args, environ=env, quiet=True, echo=lines.append, retry_pause=0)
         assert result.exit_code == ExitCode.BUILD_FAILED == 6
         retried, failure = lines[-2], lines[-1]
@@ -61,7 +67,7 @@ def test_a_build_blocked_by_a_reader_fails_naming_the_session(
         for part in (
             f"pid {pid} (user ",
             "application PowerBI refresh (test)",
-            "client local socket",
+            f"client {client}",
             "transaction open since 20",
             "idle in transaction: 'select count(*) from analytics.dim_date')",
             "on analytics.dim_date",
