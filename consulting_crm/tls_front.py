@@ -202,10 +202,15 @@ async def serve(
         for listener in listeners
     ]
     if pid_file is not None:
-        partial = pid_file.with_name(pid_file.name + ".tmp")
-        partial.write_text(f"{os.getpid()}\n", encoding="ascii")
-        partial.replace(pid_file)
-    if user is not None:
+        # Opened before giving up root (crm's home is root's), written after: whoever sees the
+        # pid sees a front that listens and no longer runs as root. One small write: the file
+        # is empty or whole.
+        descriptor = os.open(pid_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        if user is not None:
+            _become(user)
+        os.write(descriptor, f"{os.getpid()}\n".encode("ascii"))
+        os.close(descriptor)
+    elif user is not None:
         _become(user)
     log.info("listening on %s:%d, forwarding to 127.0.0.1:%d", listen, port, upstream_port)
     try:
