@@ -339,10 +339,8 @@ def tcp_options(pgdata: Path, listen: str, port: int) -> str:
 FRONT_SETTING = "crm.tls_front"
 FRONT_PID_FILE = "tls-front.pid"
 FRONT_LOG_FILE = "tls-front.log"
+FRONT_UPSTREAM_FILE = "tls-front.upstream-port"  # the server's own port behind the front
 _FRONT_MODULE = "consulting_crm.tls_front"
-
-
-FRONT_UPSTREAM_FILE = "tls-front.upstream-port"
 
 
 def _internal_port(home: Path) -> int:
