@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
@@ -25,17 +25,6 @@ from ingest.spreadsheet import import_spreadsheet
 from tests.factories.mailbox import OWNER, write_mailbox
 
 LEADS = "first_name,last_name,email\nAda,Lovelace,ada@example.com\nAlan,Turing,alan@example.com\n"
-
-
-@pytest.fixture
-def fresh_url(make_database: Callable[..., str]) -> str:
-    return make_database()
-
-
-@pytest.fixture
-def fresh(fresh_url: str) -> Iterator[psycopg.Connection]:
-    with psycopg.connect(fresh_url, autocommit=True) as connection:
-        yield connection
 
 
 def within(seconds: float, work: Callable[[], FileResult]) -> FileResult:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg
@@ -10,13 +9,6 @@ import pytest
 
 from tests.factories.imports import counts, run_import
 from tests.factories.spreadsheets import DATA
-
-
-@pytest.fixture
-def fresh(make_database: Callable[..., str]) -> Iterator[psycopg.Connection]:
-    with psycopg.connect(make_database(), autocommit=True) as connection:
-        yield connection
-
 
 # (file, profile chosen, entity, (inserted, updated, unchanged, rejected), routed)
 Step = tuple[str, str, str, tuple[int, int, int, int], dict[str, int]]

@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg
@@ -20,17 +19,6 @@ from tests.factories.imports import counts, run_import, snapshot
 from tests.factories.spreadsheets import DATA
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def fresh_url(make_database: Callable[..., str]) -> str:
-    return make_database()
-
-
-@pytest.fixture
-def fresh(fresh_url: str) -> Iterator[psycopg.Connection]:
-    with psycopg.connect(fresh_url, autocommit=True) as connection:
-        yield connection
 
 
 def batches(conn: psycopg.Connection) -> list[tuple[object, ...]]:
