@@ -23,6 +23,7 @@ __all__ = [
     "create_activities",
     "link_messages",
     "relink",
+    "rowcount",
 ]
 
 SOURCE = "mail"
@@ -117,7 +118,7 @@ def link_messages(conn: psycopg.Connection, table: str, where: str, *, row_key: 
         key=key,
         where=sql.SQL(where),  # a fixed condition from the mail package, never user input
     )
-    return _rowcount(conn, query, {"free": sorted(FREE_MAIL_DOMAINS)})
+    return rowcount(conn, query, {"free": sorted(FREE_MAIL_DOMAINS)})
 
 
 def create_activities(
@@ -146,13 +147,14 @@ def create_activities(
         on conflict (external_id) do nothing
         """
     ).format(table=sql.SQL(table), where=sql.SQL(where), batch=batch, external_id=EXTERNAL_ID)
-    return _rowcount(conn, query, {"source": SOURCE})
+    return rowcount(conn, query, {"source": SOURCE})
 
 
-def _rowcount(
+def rowcount(
     conn: psycopg.Connection,
     query: str | sql.Composable,
     params: Mapping[str, object] | None = None,
 ) -> int:
+    """Run one statement built here (never from input) and return how many rows it touched."""
     cursor = conn.execute(query, params)  # type: ignore[arg-type]  # a str built here, not input
     return max(cursor.rowcount, 0)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -35,6 +35,7 @@ from ingest.mail.link import (
     SOURCE,
     create_activities,
     link_messages,
+    rowcount,
 )
 from ingest.mail.message import MessageRejected, ParsedMessage, parse_message
 from ingest.mail.people import (
@@ -426,15 +427,6 @@ def _copy_rows(conn: psycopg.Connection, rows: list[tuple[object, ...]]) -> None
             copy.write_row(row)
 
 
-def _rowcount(
-    conn: psycopg.Connection,
-    query: str | sql.Composable,
-    params: Mapping[str, object] | None = None,
-) -> int:
-    cursor = conn.execute(query, params)  # type: ignore[arg-type]  # a str built here, not input
-    return max(cursor.rowcount, 0)
-
-
 def _merge_stage(conn: psycopg.Connection, batch_id: int, options: _Options) -> dict[str, int]:
     conn.execute(f"create index on {STAGE} (message_key, content_sha256)")
     conn.execute(f"analyze {STAGE} (message_key, content_sha256, message_id, link_state)")
@@ -456,7 +448,7 @@ def _merge_stage(conn: psycopg.Connection, batch_id: int, options: _Options) -> 
         where s.position = g.keep
         """
     )
-    duplicates = _rowcount(
+    duplicates = rowcount(
         conn,
         f"""
         delete from {STAGE} s using {STAGE} k
@@ -475,7 +467,7 @@ def _merge_stage(conn: psycopg.Connection, batch_id: int, options: _Options) -> 
     already_stored = int(row[0]) if row else 0
     updated = _merge_labels(conn)
     # Two different messages with one Message-ID: both kept, both flagged.
-    conflicts = _rowcount(
+    conflicts = rowcount(
         conn,
         f"""
         update {STAGE} s set has_message_id_conflict = true
@@ -582,7 +574,7 @@ def _merge_labels(conn: psycopg.Connection) -> int:
 
 def _create_leads(conn: psycopg.Connection, batch_id: int) -> int:
     """--create-leads: unknown senders of personal (not bulk) received mail from company domains."""
-    created = _rowcount(
+    created = rowcount(
         conn,
         f"""
         insert into public.leads

@@ -17,6 +17,7 @@ import pytest
 
 from consulting_crm.cli import main
 from ingest.dispatch import import_file
+from ingest.errors import CrmError
 from ingest.files import Snapshot, special_file_kind
 from ingest.mail import import_mail_file
 from ingest.options import ImportOptions, MailOptions
@@ -143,7 +144,7 @@ def test_a_file_replaced_by_another_with_the_same_size_is_noticed(tmp_path: Path
     replacement = tmp_path / "accounts.csv.part"
     replacement.write_text("name\nBeta\n", encoding="utf-8")  # same size, other bytes
     replacement.replace(path)  # how most tools save: write aside, then rename over
-    with pytest.raises(Exception, match="it was replaced by another file"):
+    with pytest.raises(CrmError, match="it was replaced by another file"):
         snapshot.check_unchanged(path.name)
 
 
