@@ -290,7 +290,8 @@ def _import_inbox(
             # theirs beside themselves inside the folder, which moves as a whole (two files of the
             # same name in different subfolders must not share one report).
             spreadsheet = ImportOptions(
-                date_format=settings.date_format,
+                default_date_format=settings.date_format,
+                decimal_separator=settings.decimal_separator,
                 years=settings.years,
                 report_dir=archive if path == entry else None,
             )

@@ -35,6 +35,10 @@ KEYS: dict[str, tuple[str, str]] = {
     "mail.create_leads": ("bool", "unknown senders from company domains become leads"),
     "mail.store_bodies": ("bool", "keep the (trimmed) text of each message on its activity"),
     "import.date_format": ("str", "order of day and month in dates like 03/04/2025: DMY, MDY, YMD"),
+    "import.decimal_separator": (
+        "str",
+        'decimal mark in numbers and amounts: "." or ","; default: from each column\'s values',
+    ),
     "import.years": ("str", "years a date may have, e.g. 1900-2100; others are rejected as typos"),
     "build.lock_timeout": (
         "str",
@@ -70,6 +74,7 @@ class Settings:
     create_leads: bool = False
     store_bodies: bool = True
     date_format: str | None = None
+    decimal_separator: str | None = None
     years: tuple[int, int] = (1900, 2100)
     lock_timeout: str = DEFAULT_LOCK_TIMEOUT
     lock_retries: int = DEFAULT_LOCK_RETRIES
@@ -133,6 +138,7 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
         create_leads=bool(values.get("mail.create_leads", False)),
         store_bodies=bool(values.get("mail.store_bodies", True)),
         date_format=values.get("import.date_format"),  # type: ignore[arg-type]
+        decimal_separator=values.get("import.decimal_separator"),  # type: ignore[arg-type]
         years=_year_range(str(values.get("import.years", "1900-2100"))),
         lock_timeout=str(values.get("build.lock_timeout", DEFAULT_LOCK_TIMEOUT)),
         lock_retries=int(values.get("build.lock_retries", DEFAULT_LOCK_RETRIES)),  # type: ignore[call-overload]
@@ -235,6 +241,8 @@ def _checked(path: Path, name: str, value: object) -> object:
         raise CrmError(f"{where} is one of DMY, MDY, YMD, not {value!r}.")
     if name == "import.date_format":
         return str(value).upper()
+    if name == "import.decimal_separator" and value not in (".", ","):
+        raise CrmError(f'{where} is "." or ",", not {value!r}.')
     if name == "import.years":
         match = re.fullmatch(r"\s*(\d{4})\s*-\s*(\d{4})\s*", str(value))
         if not match or int(match[1]) >= int(match[2]):

@@ -15,7 +15,10 @@ class ImportOptions:
 
     entity: str | None = None
     profile: str = "auto"
-    date_format: str | None = None
+    date_format: str | None = None  # --date-format: wins over everything
+    default_date_format: str | None = None  # import.date_format: after the profile's own order
+    decimal_separator: str | None = None  # "." or ","; --decimal-separator or the setting
+    encoding: str | None = None  # --encoding: read every text file with this codec
     sheet: str | None = None
     dry_run: bool = False
     strict: bool = False

@@ -84,7 +84,7 @@ def import_spreadsheet(
     table: SheetTable | None = None
     mapping: Mapping | None = None
     try:
-        table = open_table(path, sheet=options.sheet)
+        table = open_table(path, sheet=options.sheet, encoding=options.encoding)
         mapping = choose_mapping(
             table.headers, file_name=path.name, profile=options.profile, entity=options.entity
         )
@@ -101,10 +101,11 @@ def import_spreadsheet(
                 dry_run=options.dry_run,
             )
             result.import_batch_id = batch_id
-            counts = _load_file(conn, table, mapping, options, batch_id, progress)
+            notes: dict[str, str] = {}
+            counts = _load_file(conn, table, mapping, options, batch_id, progress, notes)
             snapshot.check_unchanged(path.name)
             result.counts = counts
-            result.message = describe(table, mapping, counts)
+            result.message = describe(table, mapping, counts, notes)
             if counts.rejected:
                 result.reject_report = write_reject_report(conn, batch_id, path, options)
             if options.strict and counts.rejected:
@@ -163,8 +164,11 @@ def _record_failure(
     )
 
 
-def describe(table: SheetTable, mapping: Mapping, counts: BatchCounts) -> str:
-    """The one-paragraph note for the summary and the batch row: what was chosen and left out."""
+def describe(
+    table: SheetTable, mapping: Mapping, counts: BatchCounts, notes: dict[str, str] | None = None
+) -> str:
+    """The one-paragraph note for the summary and the batch row: what was chosen and left out,
+    and every decision taken on evidence (``notes``: a date order, a decimal mark …)."""
     parts = [
         f"profile {mapping.variant.label}" + (" (chosen from the headers)" if mapping.auto else "")
     ]
@@ -181,6 +185,7 @@ def describe(table: SheetTable, mapping: Mapping, counts: BatchCounts) -> str:
     routed = {key: value for key, value in counts.extra.items() if key in ("contacts", "leads")}
     if routed:
         parts.append(f"{routed.get('contacts', 0)} to contacts, {routed.get('leads', 0)} to leads")
+    parts.extend((notes or {}).values())
     return "; ".join(parts)
 
 
@@ -191,6 +196,7 @@ def _load_file(
     options: ImportOptions,
     batch_id: int,
     progress: Progress | None,
+    notes: dict[str, str],
 ) -> BatchCounts:
     from ingest.load import (
         EARLY_KEYS,
@@ -217,7 +223,9 @@ def _load_file(
     context = ValidationContext(
         file_name=table.path.name,
         date_order=options.date_format or variant.date_format,
+        default_date_order=options.default_date_format,
         decimal_comma=table.delimiter == ";",
+        decimal_separator=options.decimal_separator,
         years=options.years,
     )
     _enlarge_temp_buffers(conn)
@@ -267,6 +275,7 @@ def _load_file(
             stager.stage_early_keys()
         spill.seek(0)
         record_rejections(conn, batch_id, (Rejection(**json.loads(line)) for line in spill))
+    notes.update(context.notes)
     if counts.read == 0:
         raise CrmError(
             f"{table.path.name}: the file has a header row but no data rows. "

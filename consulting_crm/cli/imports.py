@@ -60,7 +60,24 @@ def import_command(
         typer.Option(
             "--date-format",
             help="Order of day and month in dates like 03/04/2025: DMY, MDY, YMD "
-            "(default: import.date_format in `crm config`, else from the file).",
+            "(default: the profile's order, then import.date_format in `crm config`, then "
+            "from the dates in each column).",
+        ),
+    ] = None,
+    decimal_separator: Annotated[
+        str | None,
+        typer.Option(
+            "--decimal-separator",
+            help='Decimal mark in numbers and amounts: "." (1,234.56) or "," (1.234,56) '
+            "(default: import.decimal_separator in `crm config`, else decided per column "
+            "from its values).",
+        ),
+    ] = None,
+    encoding: Annotated[
+        str | None,
+        typer.Option(
+            help="Read CSV files in this encoding, e.g. utf-8, cp1252, latin-1 (default: "
+            "from the file's bytes).",
         ),
     ] = None,
     sheet: Annotated[
@@ -124,6 +141,20 @@ def import_command(
         raise typer.BadParameter(
             f"{date_format!r} is not one of {', '.join(DATE_ORDERS)}", param_hint="--date-format"
         )
+    if decimal_separator is not None and decimal_separator not in (".", ","):
+        raise typer.BadParameter(
+            f'{decimal_separator!r} is not "." or ","', param_hint="--decimal-separator"
+        )
+    if encoding is not None:
+        import codecs
+
+        try:
+            codecs.lookup(encoding)
+        except LookupError as exc:
+            raise typer.BadParameter(
+                f"{encoding!r} is not an encoding Python knows (e.g. utf-8, cp1252, latin-1)",
+                param_hint="--encoding",
+            ) from exc
     since_date = None
     if since is not None:
         try:
@@ -134,7 +165,10 @@ def import_command(
     spreadsheet = ImportOptions(
         entity=entity,
         profile=profile,
-        date_format=date_format.upper() if date_format else settings.date_format,
+        date_format=date_format.upper() if date_format else None,
+        default_date_format=settings.date_format,
+        decimal_separator=decimal_separator or settings.decimal_separator,
+        encoding=encoding,
         years=settings.years,
         sheet=sheet,
         dry_run=dry_run,

@@ -26,12 +26,15 @@ __all__ = [
 ]
 
 
-def open_table(path: Path, *, sheet: str | None = None) -> SheetTable:
-    """Open a CSV/TSV or XLSX file: sniff its format and read its header (not its rows)."""
+def open_table(path: Path, *, sheet: str | None = None, encoding: str | None = None) -> SheetTable:
+    """Open a CSV/TSV or XLSX file: sniff its format and read its header (not its rows).
+
+    ``encoding`` (``--encoding``) forces the codec of a text file instead of sniffing it.
+    """
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         from ingest.readers.xlsx import open_xlsx
 
         return open_xlsx(path, sheet=sheet)
     from ingest.readers.text import open_text
 
-    return open_text(path)
+    return open_text(path, encoding=encoding)

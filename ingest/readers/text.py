@@ -127,10 +127,10 @@ class _Records:
         return self._raw.tell()
 
 
-def open_text(path: Path) -> SheetTable:
-    """Sniff a CSV/TSV file and read its header row."""
+def open_text(path: Path, *, encoding: str | None = None) -> SheetTable:
+    """Sniff a CSV/TSV file and read its header row (in ``encoding`` when one is given)."""
     size = path.stat().st_size
-    encoding = sniff_encoding(path)
+    encoding = encoding or sniff_encoding(path)
     codec = python_codec(encoding)
     with path.open(encoding=codec, newline="") as handle:
         sample = handle.read(_SAMPLE_CHARS)

@@ -14,9 +14,15 @@ class ValidationContext:
 
     file_name: str
     date_order: str | None = None  # DMY, MDY or YMD: from --date-format or the profile
+    default_date_order: str | None = None  # the import.date_format setting: after the profile
     decimal_comma: bool = False  # a `;`-delimited file: `1,234` means 1.234
+    decimal_separator: str | None = None  # "." or ",": told by a flag or the setting
     inferred_orders: dict[str, str] = field(default_factory=dict)
     years: tuple[int, int] = (1900, 2100)  # dates outside these years are typos, not history
+    # What the reader decided for the whole file on evidence, keyed by what it is about (e.g.
+    # "date order of Close Date"): the summary and the batch row say it, so a guess is never
+    # silent. A decision, once made, holds for every later chunk of the file.
+    notes: dict[str, str] = field(default_factory=dict)
 
     def where(self, row_number: int, header: str) -> str:
         return f'{self.file_name}, row {row_number}, column "{header}"'

@@ -183,12 +183,23 @@ def _read_iso_dates(
 def _date_order(parts: pd.DataFrame, *, header: str, context: ValidationContext, key: str) -> str:
     if parts["a"].str.len().eq(4).all():
         return "YMD"
-    if context.date_order:
+    if context.date_order:  # --date-format, else the profile's documented order
         return context.date_order
     if key in context.inferred_orders:
         return context.inferred_orders[key]
     first = pd.to_numeric(parts["a"], errors="coerce")
     second = pd.to_numeric(parts["b"], errors="coerce")
+    ambiguous = first.le(12) & second.le(12) & first.ne(second)
+    if context.default_date_order:  # the import.date_format setting
+        order = context.default_date_order
+        context.inferred_orders[key] = order
+        if ambiguous.any():
+            example = _written(parts[ambiguous].iloc[0])
+            context.notes[f"date order {key}"] = (
+                f'dates in "{header}" such as {example} read as {order} '
+                "(the import.date_format setting)"
+            )
+        return order
     day_first = bool(first.gt(12).any())
     month_first = bool(second.gt(12).any())
     if day_first and month_first:
@@ -207,4 +218,15 @@ def _date_order(parts: pd.DataFrame, *, header: str, context: ValidationContext,
         )
     order = "DMY" if day_first else "MDY"
     context.inferred_orders[key] = order
+    evidence = parts[first.gt(12) if day_first else second.gt(12)].iloc[0]
+    if ambiguous.any():
+        context.notes[f"date order {key}"] = (
+            f'dates in "{header}" read as {order}: {_written(evidence)} can only be '
+            f"{'day' if day_first else 'month'} first (use --date-format to say otherwise)"
+        )
     return order
+
+
+def _written(parts: pd.Series) -> str:
+    """A numeric date's day, month and year parts as they were written, e.g. 13/02/2025."""
+    return f"{parts['a']}/{parts['b']}/{parts['c']}"

@@ -389,3 +389,47 @@ def test_an_xlsx_workbook_imports_end_to_end(fresh: psycopg.Connection, tmp_path
         ("Bob", "+49 30 1234", "2000.00", "2025-03-05"),
     ]
     assert fresh.execute("select encoding from ingest.import_batches").fetchone() == ("xlsx",)
+
+
+def test_date_order_precedence_flag_then_profile_then_setting_then_evidence(
+    fresh: psycopg.Connection, tmp_path: Path
+) -> None:
+    """HubSpot documents month-first dates: the import.date_format setting (DMY) must not turn
+    its 03/04/2025 into 3 April, while --date-format still wins over the profile."""
+    hubspot = tmp_path / "hubspot-contacts.csv"
+    hubspot.write_text(
+        "Record ID,First Name,Last Name,Email,Create Date\n"
+        "11,Ada,Lovelace,ada@example.com,03/04/2025\n"
+    )
+    result = run_import(fresh, hubspot, tmp_path, default_date_format="DMY")
+    assert result.status == "loaded", result.message
+    assert fresh.execute(
+        "select created_at::date::text from contacts union all "
+        "select created_at::date::text from leads"
+    ).fetchall() == [("2025-03-04",)]
+    plain = tmp_path / "plain.csv"
+    plain.write_text("first_name,email,created_at\nAda,a@example.com,03/04/2025\n")
+    result = run_import(fresh, plain, tmp_path, entity="leads", default_date_format="DMY")
+    assert result.status == "loaded", result.message
+    assert "read as DMY (the import.date_format setting)" in (result.message or "")
+    assert fresh.execute(
+        "select created_at::date::text from leads where email = 'a@example.com'"
+    ).fetchone() == ("2025-04-03",)
+
+
+def test_date_order_decided_on_evidence_is_named_in_the_summary(
+    fresh: psycopg.Connection, tmp_path: Path
+) -> None:
+    path = tmp_path / "leads.csv"
+    path.write_text(
+        "first_name,email,created_at\nAda,a@example.com,03/04/2025\nBo,b@example.com,25/12/2024\n"
+    )
+    result = run_import(fresh, path, tmp_path, entity="leads")
+    assert result.status == "loaded", result.message
+    assert 'dates in "created_at" read as DMY: 25/12/2024 can only be day first' in (
+        result.message or ""
+    )
+    assert fresh.execute("select created_at::date::text from leads order by email").fetchall() == [
+        ("2025-04-03",),
+        ("2024-12-25",),
+    ]
