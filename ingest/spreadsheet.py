@@ -178,6 +178,11 @@ def describe(
         parts.append(f"sheet {table.sheet!r}")
     if table.preamble_rows:
         parts.append(f"skipped {table.preamble_rows} line(s) before the header")
+    if table.encoding_note:
+        parts.append(table.encoding_note)
+    nul_note = table.nul_note()
+    if nul_note:
+        parts.append(nul_note)
     if mapping.unmapped:
         parts.append("not mapped: " + ", ".join(mapping.unmapped))
     if counts.blank:

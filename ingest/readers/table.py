@@ -13,6 +13,8 @@ DEFAULT_CHUNK_ROWS = 20_000
 # How many leading records may be a preamble (LinkedIn's "Notes:" block) before the header.
 MAX_PREAMBLE_RECORDS = 20
 
+_NAMED_NUL_ROWS = 5  # rows named in the summary where NULs were removed
+
 _NOT_ALNUM = re.compile(r"[\W_]+")
 
 
@@ -59,6 +61,20 @@ class SheetTable:
     sheet: str | None = None
     _records: Callable[[], Iterator[list[str]]] | None = None
     pad_short_rows: bool = False
+    encoding_note: str | None = None  # why this encoding, when it was decided on evidence
+    # NUL characters removed from cells while reading (PostgreSQL cannot store them in text):
+    # how many, and the first rows they were in.
+    nul_removed: int = 0
+    nul_rows: list[int] = field(default_factory=list)
+
+    def nul_note(self) -> str | None:
+        """What the summary says about removed NUL characters (None when there were none)."""
+        if not self.nul_removed:
+            return None
+        rows = ", ".join(map(str, self.nul_rows[:_NAMED_NUL_ROWS]))
+        more = ", …" if len(self.nul_rows) > _NAMED_NUL_ROWS else ""
+        label = "rows" if len(self.nul_rows) > 1 else "row"
+        return f"removed {self.nul_removed} NUL byte(s) ({label} {rows}{more})"
 
     @property
     def width(self) -> int:
@@ -73,7 +89,14 @@ class SheetTable:
         row_number = self.header_row
         for cells in records:
             row_number += 1
-            if not "".join(cells).strip():
+            joined = "".join(cells)
+            if "\x00" in joined:
+                self.nul_removed += joined.count("\x00")
+                if len(self.nul_rows) <= _NAMED_NUL_ROWS:
+                    self.nul_rows.append(row_number)
+                cells = [cell.replace("\x00", "") for cell in cells]
+                joined = joined.replace("\x00", "")
+            if not joined.strip():
                 chunk.blank += 1
                 continue
             if len(cells) > width:

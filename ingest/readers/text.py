@@ -6,8 +6,10 @@ import codecs
 import csv
 import io
 import re
+import sys
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from ingest.errors import CrmError, ExitCode
@@ -17,63 +19,143 @@ DELIMITERS = (",", ";", "\t", "|")
 _SAMPLE_CHARS = 64 * 1024
 _SEP_LINE = re.compile(r'^"?sep=(.)"?[,;\t|]*\r?\n', re.IGNORECASE)
 _BLOCK = 1 << 20
+# Records read to find the header after a preamble (find_header looks at the first 20).
+_HEADER_RECORDS = 100
+
+# The csv module refuses a cell over 131,072 characters with an error that would fail the whole
+# file; the length limits of the registry reject such a row on its own instead (one cell is
+# still held in memory whole, as any cell is).
+csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 
 DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 
 
+@dataclass(frozen=True)
+class EncodingDecision:
+    """How a text file is decoded, and why when that was a judgement (for the summary)."""
+
+    encoding: str  # a name python_codec understands
+    note: str | None = None  # said in the summary when the decision was taken on evidence
+    mixed: bool = False  # valid UTF-8 characters and undecodable bytes: the file must fail
+
+
 def sniff_encoding(path: Path) -> str:
-    """The encoding to read a text file with.
+    """The encoding to read a text file with (see :func:`decide_encoding`)."""
+    return decide_encoding(path).encoding
+
+
+def decide_encoding(path: Path) -> EncodingDecision:
+    """Decide the encoding of the whole file in one streaming pass.
 
     A byte-order mark decides (UTF-8, UTF-16 LE/BE, as Excel's "CSV UTF-8" and "Unicode text"
-    write them); UTF-16 without a mark shows itself by NUL bytes; otherwise the whole file must
-    decode as UTF-8, or it is Windows-1252 (Excel's "CSV (Comma delimited)"), never Latin-1, which
-    would turn `€` (0x80) into a control character.
+    write them); UTF-16 without a mark shows itself by NUL bytes; a file that is valid UTF-8
+    throughout is UTF-8. A file that is not valid UTF-8 and holds not one valid multi-byte UTF-8
+    sequence is a real Windows-1252 export (Excel's "CSV (Comma delimited)"; never Latin-1, which
+    would turn `€` (0x80) into a control character). A file with both is UTF-8 with stray bytes:
+    reading it as Windows-1252 would turn every correct `ü` into `Ã¼`, so it is ``mixed`` and the
+    caller fails it, naming the rows.
     """
     with path.open("rb") as handle:
         head = handle.read(4096)
     if head.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
+        return EncodingDecision("utf-8-sig")
     if head.startswith(codecs.BOM_UTF16_LE):
-        return "utf-16-le-bom"
+        return EncodingDecision("utf-16-le-bom")
     if head.startswith(codecs.BOM_UTF16_BE):
-        return "utf-16-be-bom"
+        return EncodingDecision("utf-16-be-bom")
     if head and head.count(0) >= len(head) // 4:
         odd_nuls = head[1::2].count(0)
         even_nuls = head[0::2].count(0)
-        return "utf-16-le" if odd_nuls > even_nuls else "utf-16-be"
+        return EncodingDecision("utf-16-le" if odd_nuls > even_nuls else "utf-16-be")
+    # Fast path: strict UTF-8 block by block (the incremental decoder keeps a sequence split
+    # across two blocks until the next one completes it).
     decoder = codecs.getincrementaldecoder("utf-8")()
-    offset = 0
+    try:
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(_BLOCK), b""):
+                decoder.decode(block)
+        decoder.decode(b"", final=True)
+        return EncodingDecision("utf-8")
+    except UnicodeDecodeError:
+        pass
+    # Not valid UTF-8: does it hold any valid multi-byte UTF-8 character at all? With
+    # surrogateescape every undecodable byte becomes U+DC80..U+DCFF and every valid sequence
+    # its character, so one search per block answers it.
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="surrogateescape")
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(_BLOCK), b""):
-            try:
-                decoder.decode(block)
-            except UnicodeDecodeError:
-                return _check_cp1252(path)
-            offset += len(block)
-        try:
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            return _check_cp1252(path)
-    return "utf-8"
+            if _UTF8_CHARACTER.search(decoder.decode(block)):
+                return EncodingDecision("utf-8", mixed=True)
+        if _UTF8_CHARACTER.search(decoder.decode(b"", final=True)):
+            return EncodingDecision("utf-8", mixed=True)
+    return EncodingDecision(
+        "cp1252",
+        note="encoding windows-1252: the file is not UTF-8 and has no UTF-8 characters",
+    )
 
 
-def _check_cp1252(path: Path) -> str:
-    decoder = codecs.getincrementaldecoder("cp1252")()
-    offset = 0
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(_BLOCK), b""):
-            try:
+# A character a valid multi-byte UTF-8 sequence decodes to (not an escaped stray byte).
+_UTF8_CHARACTER = re.compile("[\u0080-\udc7f\udd00-\U0010ffff]")
+_ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
+_MAX_NAMED_ROWS = 5
+
+
+def _undecodable_rows(
+    path: Path, codec: str, delimiter: str, skip_chars: int
+) -> list[tuple[int, int]]:
+    """(row number, first bad byte) of the first rows holding bytes ``codec`` cannot decode."""
+    found: list[tuple[int, int]] = []
+    with path.open(encoding=codec, errors="surrogateescape", newline="") as text:
+        if skip_chars:
+            text.read(skip_chars)
+        for number, record in enumerate(csv.reader(text, delimiter=delimiter, strict=False), 1):
+            bad = _ESCAPED_BYTE.search("".join(record))
+            if bad:
+                found.append((number, ord(bad.group()) - 0xDC00))
+                if len(found) >= _MAX_NAMED_ROWS:
+                    break
+    return found
+
+
+def _check_decodable(path: Path, codec: str) -> bool:
+    """Whether the whole file decodes in ``codec`` (one streaming pass)."""
+    decoder = codecs.getincrementaldecoder(codec)()
+    try:
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(_BLOCK), b""):
                 decoder.decode(block)
-            except UnicodeDecodeError as exc:
-                bad = block[exc.start]
-                raise CrmError(
-                    f"{path.name}: byte 0x{bad:02X} at offset {offset + exc.start} is neither "
-                    "UTF-8 nor Windows-1252. "
-                    'Save the file again as "CSV UTF-8" and import that.',
-                    exit_code=ExitCode.FILE_FAILED,
-                ) from exc
-            offset += len(block)
-    return "cp1252"
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _undecodable_error(
+    path: Path, rows: list[tuple[int, int]], *, forced: str | None, mixed: bool
+) -> CrmError:
+    named = ", ".join(f"row {number} (byte 0x{byte:02X})" for number, byte in rows)
+    if forced:
+        why = f"bytes that are not {forced}"
+        fix = (
+            f"Check that the file really is {forced}, or import it without --encoding to let "
+            "the importer decide."
+        )
+    elif mixed:
+        why = (
+            "UTF-8 text with bytes that are not UTF-8 (reading it all as Windows-1252 would "
+            "garble its correct characters)"
+        )
+        fix = (
+            'Correct those rows, or save the file again as "CSV UTF-8" and import that; '
+            "--encoding NAME reads the whole file in the encoding you name."
+        )
+    else:
+        why = "bytes that are neither UTF-8 nor Windows-1252"
+        fix = 'Save the file again as "CSV UTF-8" and import that, or give --encoding NAME.'
+    return CrmError(
+        f"{path.name}: the file holds {why}: {named or 'see the file'}; nothing was loaded. {fix}",
+        exit_code=ExitCode.FILE_FAILED,
+    )
 
 
 def python_codec(encoding: str) -> str:
@@ -126,13 +208,28 @@ class _Records:
     def position(self) -> int:
         return self._raw.tell()
 
+    def close(self) -> None:
+        self._text.close()
+
 
 def open_text(path: Path, *, encoding: str | None = None) -> SheetTable:
-    """Sniff a CSV/TSV file and read its header row (in ``encoding`` when one is given)."""
+    """Sniff a CSV/TSV file and read its header row (in ``encoding`` when one is given).
+
+    A file that does not decode as a whole fails here, naming its first undecodable rows, before
+    anything is read into the database.
+    """
     size = path.stat().st_size
-    encoding = encoding or sniff_encoding(path)
-    codec = python_codec(encoding)
-    with path.open(encoding=codec, newline="") as handle:
+    decision = EncodingDecision(encoding) if encoding else decide_encoding(path)
+    codec = python_codec(decision.encoding)
+    try:
+        codecs.lookup(codec)
+    except LookupError:
+        raise CrmError(
+            f"--encoding {encoding}: no such encoding. Name one like utf-8, cp1252, latin-1 or "
+            "utf-16.",
+            exit_code=ExitCode.FILE_FAILED,
+        ) from None
+    with path.open(encoding=codec, errors="surrogateescape", newline="") as handle:
         sample = handle.read(_SAMPLE_CHARS)
     if not sample.strip():
         raise CrmError(
@@ -147,11 +244,15 @@ def open_text(path: Path, *, encoding: str | None = None) -> SheetTable:
         skip_chars = sep_line.end()
     else:
         delimiter = sniff_delimiter(sample)
-    body = sample[skip_chars:]
-    head_lines = body.splitlines(keepends=True)
-    if len(head_lines) > 1 and not body.endswith(("\n", "\r")):
-        head_lines = head_lines[:-1]
-    records = list(csv.reader(io.StringIO("".join(head_lines[:100])), delimiter=delimiter))
+    if decision.mixed or (encoding and not _check_decodable(path, codec)):
+        rows = _undecodable_rows(path, codec, delimiter, skip_chars)
+        raise _undecodable_error(path, rows, forced=encoding, mixed=decision.mixed)
+    if decision.encoding == "cp1252" and not _check_decodable(path, codec):
+        rows = _undecodable_rows(path, codec, delimiter, skip_chars)
+        raise _undecodable_error(path, rows, forced=None, mixed=False)
+    # The header is read from the file itself, not from the sample, so a header row of any
+    # length (hundreds of columns, long names) is found whole.
+    records = _first_records(path, codec, delimiter, skip_chars)
     header_index = find_header(records)
     header_row = header_index + 1
     headers = check_headers(path, records[header_index] if records else [], header_row)
@@ -166,14 +267,27 @@ def open_text(path: Path, *, encoding: str | None = None) -> SheetTable:
     return SheetTable(
         path=path,
         kind="csv",
-        encoding=encoding,
+        encoding=decision.encoding,
         delimiter=delimiter,
         headers=headers,
         header_row=header_row,
         preamble_rows=header_index,
         size=size,
+        encoding_note=decision.note,
         _records=record_iterator,
     )
+
+
+def _first_records(path: Path, codec: str, delimiter: str, skip_chars: int) -> list[list[str]]:
+    """The records a preamble and the header can be among (whole, however long they are)."""
+    records: list[list[str]] = []
+    source = _Records(path, codec, delimiter, skip_chars)
+    for record in source:
+        records.append(record)
+        if len(records) >= _HEADER_RECORDS:
+            break
+    source.close()
+    return records
 
 
 class _WithPosition:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from ingest.errors import CrmError, ExitCode
-from ingest.readers import normalise_header, open_table
+from ingest.readers import SheetTable, normalise_header, open_table
 from tests.factories.spreadsheets import DATA, write_encoded
 
 
@@ -59,10 +59,119 @@ def test_bytes_neither_utf8_nor_cp1252_fail_the_file_with_a_fix(tmp_path: Path) 
     with pytest.raises(CrmError) as caught:
         open_table(path)
     assert str(caught.value) == (
-        "broken.csv: byte 0x81 at offset 20 is neither UTF-8 nor Windows-1252. "
-        'Save the file again as "CSV UTF-8" and import that.'
+        "broken.csv: the file holds bytes that are neither UTF-8 nor Windows-1252: row 2 "
+        '(byte 0x81); nothing was loaded. Save the file again as "CSV UTF-8" and import that, '
+        "or give --encoding NAME."
     )
     assert caught.value.exit_code == ExitCode.FILE_FAILED
+
+
+def test_a_windows_1252_file_says_so_in_its_note(tmp_path: Path) -> None:
+    path = tmp_path / "excel.csv"
+    path.write_bytes(b"first_name,city\r\nJ\xfcrgen,K\xf6ln\r\n")
+    table = open_table(path)
+    assert table.encoding == "cp1252"
+    assert table.encoding_note == (
+        "encoding windows-1252: the file is not UTF-8 and has no UTF-8 characters"
+    )
+    assert rows_of(path) == [(2, ["Jürgen", "Köln"])]
+
+
+def test_utf8_with_a_stray_byte_fails_naming_the_rows_not_read_as_cp1252(tmp_path: Path) -> None:
+    path = tmp_path / "mixed.csv"
+    lines = [b"first_name,city", "Jürgen,Köln".encode(), b"M\xfcller,Bonn"]
+    lines += [f"Name {n},Berlin".encode() for n in range(3, 8)]
+    lines += [b"Stra\xdfe,Essen", "Zoë,Zürich".encode()]
+    path.write_bytes(b"\r\n".join(lines) + b"\r\n")
+    with pytest.raises(CrmError) as caught:
+        open_table(path)
+    assert str(caught.value) == (
+        "mixed.csv: the file holds UTF-8 text with bytes that are not UTF-8 (reading it all as "
+        "Windows-1252 would garble its correct characters): row 3 (byte 0xFC), row 9 (byte "
+        '0xDF); nothing was loaded. Correct those rows, or save the file again as "CSV UTF-8" '
+        "and import that; --encoding NAME reads the whole file in the encoding you name."
+    )
+    assert caught.value.exit_code == ExitCode.FILE_FAILED
+
+
+def test_a_multibyte_character_split_across_blocks_is_still_utf8(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ingest.readers.text as text
+
+    monkeypatch.setattr(text, "_BLOCK", 16)
+    path = tmp_path / "split.csv"
+    data = "first_name,city\r\nJürgen,Köln\r\nZoë,Zürich\r\n".encode()
+    path.write_bytes(data)
+    for cut in range(1, len(data)):  # some block boundary falls inside each ü, ö, ë
+        monkeypatch.setattr(text, "_BLOCK", cut)
+        assert text.decide_encoding(path) == text.EncodingDecision("utf-8")
+    path.write_bytes(data + b"M\xfcller,Bonn\r\n")
+    for cut in (1, 2, 3, 7, 16):
+        monkeypatch.setattr(text, "_BLOCK", cut)
+        assert text.decide_encoding(path).mixed
+
+
+def test_encoding_forced_reads_the_file_in_it(tmp_path: Path) -> None:
+    path = tmp_path / "latin.csv"
+    path.write_bytes("first_name,city\r\nJürgen,Köln\r\n".encode("latin-1"))
+    table = open_table(path, encoding="latin-1")
+    assert (table.encoding, table.encoding_note) == ("latin-1", None)
+    assert rows_of_table(table) == [(2, ["Jürgen", "Köln"])]
+    utf8 = tmp_path / "utf8.csv"
+    utf8.write_bytes("first_name,city\r\nJürgen,Köln\r\n".encode())
+    assert rows_of_table(open_table(utf8, encoding="cp1252")) == [(2, ["JÃ¼rgen", "KÃ¶ln"])]
+
+
+def test_bytes_the_forced_encoding_cannot_decode_fail_naming_the_row(tmp_path: Path) -> None:
+    path = tmp_path / "forced.csv"
+    path.write_bytes(b"first_name,city\r\nAda,Bonn\r\nJ\xfcrgen,K\xf6ln\r\n")
+    with pytest.raises(CrmError) as caught:
+        open_table(path, encoding="utf-8")
+    assert str(caught.value) == (
+        "forced.csv: the file holds bytes that are not utf-8: row 3 (byte 0xFC); nothing was "
+        "loaded. Check that the file really is utf-8, or import it without --encoding to let "
+        "the importer decide."
+    )
+    with pytest.raises(CrmError, match="--encoding klingon: no such encoding"):
+        open_table(path, encoding="klingon")
+
+
+def test_a_header_longer_than_the_sample_is_read_whole(tmp_path: Path) -> None:
+    headers = ["email", *(f"custom field number {n:05d} " + "x" * 40 for n in range(1200))]
+    assert len(",".join(headers)) > 70_000
+    path = tmp_path / "wide.csv"
+    row = ["ada@example.com", *(str(n) for n in range(1200))]
+    path.write_text(",".join(headers) + "\r\n" + ",".join(row) + "\r\n", encoding="utf-8")
+    table = open_table(path)
+    assert table.headers == headers
+    assert rows_of_table(table) == [(2, row)]
+
+
+def test_a_cell_over_the_csv_module_limit_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "huge.csv"
+    path.write_text(f'name,description\r\nAcme,"{"y" * 200_000}"\r\n', encoding="utf-8")
+    assert rows_of(path) == [(2, ["Acme", "y" * 200_000])]
+
+
+def test_nul_characters_are_removed_and_counted_by_row(tmp_path: Path) -> None:
+    path = tmp_path / "nul.csv"
+    path.write_bytes(b"name,city\r\nAcme,Bonn\r\nAc\x00me,Bo\x00nn\r\nBeta,K\x00\r\n\x00,\r\n")
+    table = open_table(path)
+    assert rows_of_table(table) == [
+        (2, ["Acme", "Bonn"]),
+        (3, ["Acme", "Bonn"]),
+        (4, ["Beta", "K"]),
+    ]
+    assert table.nul_note() == "removed 4 NUL byte(s) (rows 3, 4, 5)"
+
+
+def rows_of_table(table: SheetTable) -> list[tuple[int, list[str]]]:
+    return [
+        (number, row)
+        for chunk in table.chunks(rows_per_chunk=2)
+        for number, row in zip(chunk.row_numbers, chunk.rows, strict=True)
+    ]
 
 
 def test_semicolon_delimiter_is_sniffed() -> None:
