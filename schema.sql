@@ -659,6 +659,83 @@ revoke all on table ingest.run_locks from public, anon, authenticated, service_r
 
 -- END pooler-safe locks (issue 14) ------------------------------------------------------------
 
+-- BEGIN length limits (issue 13, schema version 4) -------------------------------------------
+-- The most characters a text column may hold, the same limits the importer checks per row
+-- (ingest/entities.py: Field.length_limit; tests/ingest/test_entities.py compares the two), so
+-- every path in (an import, the REST API, psql) is held to them: names, titles and external ids
+-- 255 (Salesforce's Name), emails 254, domains 253, phones 40, web addresses 2048; descriptions and
+-- bodies have none. Without them a 4,000-character name failed a whole file on the btree index of
+-- lower(name) ("index row too large") instead of being one rejected row.
+-- Each CHECK is `<table>_<column>_length`. It is added NOT VALID, which checks every row written
+-- from now on without reading the rows already there, so `crm db init` never fails on a database
+-- that already holds a longer value; then it is validated when the stored rows allow it (and
+-- left NOT VALID, with a notice naming it, when they do not: shorten those values and run
+-- `crm db init` again, which retries). A later version that changes a limit drops and re-adds
+-- its constraint.
+do $lengths$
+declare
+    spec record;
+    limit_name text;
+begin
+    for spec in
+        select *
+        from (values
+            ('leads', 'external_id', 255), ('leads', 'first_name', 255),
+            ('leads', 'last_name', 255), ('leads', 'company', 255), ('leads', 'title', 255),
+            ('leads', 'email', 254), ('leads', 'phone', 40), ('leads', 'website', 2048),
+            ('leads', 'linkedin_url', 2048), ('leads', 'city', 255), ('leads', 'country', 255),
+            ('leads', 'lead_source', 255), ('accounts', 'external_id', 255),
+            ('accounts', 'name', 255), ('accounts', 'domain', 253), ('accounts', 'website', 2048),
+            ('accounts', 'industry', 255), ('accounts', 'phone', 40), ('accounts', 'street', 255),
+            ('accounts', 'city', 255), ('accounts', 'state', 255),
+            ('accounts', 'postal_code', 20), ('accounts', 'country', 255),
+            ('contacts', 'external_id', 255), ('contacts', 'first_name', 255),
+            ('contacts', 'last_name', 255), ('contacts', 'email', 254),
+            ('contacts', 'title', 255), ('contacts', 'department', 255),
+            ('contacts', 'phone', 40), ('contacts', 'mobile_phone', 40),
+            ('contacts', 'linkedin_url', 2048), ('contacts', 'city', 255),
+            ('contacts', 'country', 255), ('projects', 'external_id', 255),
+            ('projects', 'name', 255), ('projects', 'currency_code', 3),
+            ('projects', 'lead_source', 255), ('projects', 'project_type', 255),
+            ('projects', 'next_step', 255), ('activities', 'external_id', 255),
+            ('activities', 'subject', 255)
+        ) as limits (table_name, column_name, max_length)
+    loop
+        limit_name := spec.table_name || '_' || spec.column_name || '_length';
+        if not exists (
+            select from pg_catalog.pg_constraint
+            where conname = limit_name
+              and conrelid = format('public.%I', spec.table_name)::regclass
+        ) then
+            execute format(
+                'alter table public.%I add constraint %I check (char_length(%I) <= %s) not valid',
+                spec.table_name, limit_name, spec.column_name, spec.max_length
+            );
+        end if;
+    end loop;
+    for spec in
+        select c.conrelid::regclass as table_name, c.conname as limit_name
+        from pg_catalog.pg_constraint c
+        where not c.convalidated and c.contype = 'c' and c.conname like '%\_length'
+          and c.connamespace = 'public'::regnamespace
+    loop
+        begin
+            execute format(
+                'alter table %s validate constraint %I', spec.table_name, spec.limit_name
+            );
+        exception when check_violation then
+            -- New and changed rows are held to it; the stored ones wait to be shortened.
+            raise notice '%: stored values break %; shorten them, then run crm db init again',
+                spec.table_name, spec.limit_name;
+        end;
+    end loop;
+end
+$lengths$;
+insert into ingest.schema_version (version, description)
+values (4, 'length limits on text columns (<table>_<column>_length)')
+on conflict (version) do nothing;
+-- END length limits (issue 13, schema version 4) ---------------------------------------------
+
 -- ---------------------------------------------------------------------------------------------
 -- Version record.
 -- ---------------------------------------------------------------------------------------------

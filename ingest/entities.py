@@ -51,6 +51,16 @@ KIND_SQL_TYPES: dict[str, str] = {
     "id": "uuid",  # a related record's id: never read, resolved from `references`
 }
 
+# The most characters a value of each kind may have unless its field says otherwise, checked per
+# row before loading and mirrored by CHECK constraints (`<table>_<column>_length`) in schema.sql.
+# 255 is Salesforce's limit for names and external ids; an email address is at most 254 characters
+# (RFC 5321's path limit), a domain at most 253 (RFC 1035). A value longer than the btree limit
+# (about 2,700 bytes) in an indexed column would otherwise fail the whole file in PostgreSQL.
+KIND_MAX_LENGTHS: dict[str, int] = {"text": 255, "key": 255, "email": 254, "domain": 253}
+URL_MAX_LENGTH = 2048  # web addresses: what browsers and sitemaps accept, room for parameters
+PHONE_MAX_LENGTH = 40  # Salesforce's Phone fields
+POSTAL_CODE_MAX_LENGTH = 20  # Salesforce's PostalCode
+
 # Columns of every table that no file fills: the database sets them (the id by its default,
 # updated_at by a trigger) or the importer does, the same for every row of a file (source: the
 # profile or "mail"; import_batch_id: the file's batch).
@@ -66,6 +76,8 @@ class Field:
     enum: str | None = None  # for kind "enum": a key of ENUMS
     default: str | None = None  # SQL used on insert when the cell is blank
     references: tuple[str, ...] = ()  # for kind "id": the reference fields it is resolved from
+    max_length: int | None = None  # characters; None: the kind's (KIND_MAX_LENGTHS)
+    long_text: bool = False  # free text (descriptions, bodies): no length limit
 
     def __post_init__(self) -> None:
         if self.kind not in KIND_SQL_TYPES:
@@ -77,6 +89,13 @@ class Field:
     def sql_type(self) -> str:
         """The type of its column in the stage table."""
         return KIND_SQL_TYPES[self.kind]
+
+    @property
+    def length_limit(self) -> int | None:
+        """The most characters a value may have (None: no limit)."""
+        if self.long_text or self.kind not in KIND_MAX_LENGTHS:
+            return None
+        return self.max_length or KIND_MAX_LENGTHS[self.kind]
 
     @property
     def cast(self) -> str:
@@ -117,6 +136,17 @@ def _text(*names: str) -> tuple[Field, ...]:
     return tuple(Field(name) for name in names)
 
 
+DESCRIPTION = Field("description", long_text=True)
+
+
+def _url(name: str) -> Field:
+    return Field(name, max_length=URL_MAX_LENGTH)
+
+
+def _phone(name: str) -> Field:
+    return Field(name, max_length=PHONE_MAX_LENGTH)
+
+
 CREATED_AT = Field("created_at", "timestamp", default="now()")
 ACCOUNT_REFERENCES = (
     Field("account_external_id", "key"),
@@ -132,10 +162,13 @@ LEADS = Entity(
         Field("external_id", "key"),
         *_text("first_name", "last_name", "company", "title"),
         Field("email", "email"),
-        *_text("phone", "website", "linkedin_url", "city", "country", "lead_source"),
+        _phone("phone"),
+        _url("website"),
+        _url("linkedin_url"),
+        *_text("city", "country", "lead_source"),
         Field("status", "enum", "lead_status", default="'new'"),
         Field("estimated_amount", "money"),
-        Field("description"),
+        DESCRIPTION,
         Field("converted_account_id", "id", references=("converted_account_external_id",)),
         Field("converted_date", "date"),
         CREATED_AT,
@@ -156,11 +189,15 @@ ACCOUNTS = Entity(
         Field("external_id", "key"),
         Field("name"),
         Field("domain", "domain"),
-        *_text("website", "industry", "phone", "street", "city", "state", "postal_code"),
+        _url("website"),
+        Field("industry"),
+        _phone("phone"),
+        *_text("street", "city", "state"),
+        Field("postal_code", max_length=POSTAL_CODE_MAX_LENGTH),
         Field("country"),
         Field("annual_revenue", "money"),
         Field("employee_count", "integer"),
-        Field("description"),
+        DESCRIPTION,
         CREATED_AT,
     ),
     identity=("name",),
@@ -174,9 +211,13 @@ CONTACTS = Entity(
         ACCOUNT_ID,
         *_text("first_name", "last_name"),
         Field("email", "email"),
-        *_text("title", "department", "phone", "mobile_phone", "linkedin_url", "city", "country"),
+        *_text("title", "department"),
+        _phone("phone"),
+        _phone("mobile_phone"),
+        _url("linkedin_url"),
+        *_text("city", "country"),
         Field("has_opted_out_of_email", "boolean", default="false"),
-        Field("description"),
+        DESCRIPTION,
         CREATED_AT,
     ),
     references=ACCOUNT_REFERENCES,
@@ -198,13 +239,14 @@ PROJECTS = Entity(
         Field("name"),
         Field("stage", "enum", "project_stage", default="'qualification'"),
         Field("amount", "money"),
-        Field("currency_code", default="'EUR'"),
+        Field("currency_code", default="'EUR'", max_length=3),
         Field("probability", "percent"),
         Field("close_date", "date"),
         Field("start_date", "date"),
         Field("end_date", "date"),
         Field("delivery_status", "enum", "delivery_status"),
-        *_text("lead_source", "project_type", "next_step", "description"),
+        *_text("lead_source", "project_type", "next_step"),
+        DESCRIPTION,
         CREATED_AT,
     ),
     references=(
@@ -224,7 +266,7 @@ ACTIVITIES = Entity(
         Field("direction", "enum", "activity_direction"),
         Field("status", "enum", "activity_status", default="'completed'"),
         Field("subject"),
-        Field("body"),
+        Field("body", long_text=True),
         Field("occurred_at", "timestamp"),
         Field("ends_at", "timestamp"),
         Field("due_date", "date"),

@@ -65,6 +65,34 @@ def read_column(
     return read_text(values)
 
 
+def _too_long(values: pd.Series, limit: int) -> pd.Series | None:
+    """The rows whose value has more than ``limit`` characters (None when no row has)."""
+    texts = values.tolist()
+    if max(map(len, filter(None, texts)), default=0) <= limit:  # the common case: one C pass
+        return None
+    return pd.Series(
+        [isinstance(text, str) and len(text) > limit for text in texts], index=values.index
+    )
+
+
+def _length_rejection(
+    value: str,
+    length: int,
+    row_number: int,
+    source: ColumnSource,
+    context: ValidationContext,
+    limit: int,
+) -> Rejection:
+    return Rejection(
+        row_number=row_number,
+        reason_code="too_long",
+        message=f"{context.where(row_number, source.header)}: the value is {length} characters; "
+        f"at most {limit} are allowed. Shorten it and import again.",
+        column=source.header,
+        value=value,
+    )
+
+
 def validate_frame(
     raw: pd.DataFrame,
     fields: dict[str, Field],
@@ -87,6 +115,22 @@ def validate_frame(
         typed[str(name)] = result.values
         for key, extra in result.extra.items():
             typed[f"{name}__{key}"] = extra
+        limit = spec.length_limit
+        if limit is not None:
+            long = _too_long(result.values, limit)
+            if long is not None:
+                rejected |= long
+                rejections.extend(
+                    _length_rejection(
+                        str(values.at[index]),
+                        len(result.values.at[index]),
+                        int(row_numbers.at[index]),
+                        source,
+                        context,
+                        limit,
+                    )
+                    for index in long[long].index
+                )
         if result.bad.any():
             rejected |= result.bad
             for index in result.bad[result.bad].index:

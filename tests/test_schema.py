@@ -323,7 +323,7 @@ def test_reapplying_schema_changes_nothing_and_keeps_data(
         connection.commit()
     before = _catalog(conninfo)
     with psycopg.connect(conninfo) as connection:
-        assert db.apply_schema(connection) == 3
+        assert db.apply_schema(connection) == 4
         counts = {
             table: connection.execute(
                 sql.SQL("select count(*) from public.{}").format(sql.Identifier(table))
@@ -333,15 +333,37 @@ def test_reapplying_schema_changes_nothing_and_keeps_data(
         versions = connection.execute("select count(*) from ingest.schema_version").fetchone()
     assert _catalog(conninfo) == before
     assert counts == {table: (1,) for table in db.PUBLIC_TABLES}
-    assert versions == (3,)
+    assert versions == (4,)
 
 
 def test_schema_applies_to_an_empty_database(make_database: Callable[..., str]) -> None:
     conninfo = make_database(with_schema=False)
     with psycopg.connect(conninfo) as connection:
         assert db.schema_version(connection) is None
-        assert db.apply_schema(connection) == 3
-        assert db.schema_version(connection) == 3
+        assert db.apply_schema(connection) == 4
+        assert db.schema_version(connection) == 4
+
+
+def test_length_limits_never_break_db_init_on_longer_stored_values(
+    make_database: Callable[..., str],
+) -> None:
+    """A database holding a value over a limit added by version 4 still takes the schema: the
+    limit holds for new rows at once, and is validated once the stored values are shortened."""
+    conninfo = make_database()
+    with psycopg.connect(conninfo) as connection:
+        connection.execute("alter table public.accounts drop constraint accounts_name_length")
+        connection.execute("delete from ingest.schema_version where version = 4")
+        connection.execute("insert into public.accounts (name) values (repeat('n', 300))")
+        connection.commit()
+        assert db.apply_schema(connection) == 4
+        state = "select convalidated from pg_constraint where conname = 'accounts_name_length'"
+        assert connection.execute(state).fetchone() == (False,)
+        with pytest.raises(errors.CheckViolation), connection.transaction():
+            connection.execute("insert into public.accounts (name) values (repeat('m', 256))")
+        connection.execute("update public.accounts set name = left(name, 255)")
+        connection.commit()
+        assert db.apply_schema(connection) == 4
+        assert connection.execute(state).fetchone() == (True,)
 
 
 # ---------------------------------------------------------------------------------------------

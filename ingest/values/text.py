@@ -6,6 +6,7 @@ import re
 
 import pandas as pd
 
+from ingest.characters import strip_invisible
 from ingest.values.column import ColumnResult, blank_mask, no_rejects, series
 
 # Mirrors of the CHECK constraints in schema.sql, so a bad value rejects one row instead of
@@ -26,8 +27,11 @@ def read_text(values: pd.Series) -> ColumnResult:
     return ColumnResult(series(kept, values), no_rejects(values))
 
 
+# Keys (external ids, emails, domains) lose invisible characters (zero-width, bidi controls, soft
+# hyphens) before they are matched: `ada\u200b@x.com` is the stored `ada@x.com`, not a second
+# person. Names and free text keep what was written.
 def read_key(values: pd.Series) -> ColumnResult:
-    kept = [value.strip() or None for value in values.tolist()]
+    kept: list[object] = [strip_invisible(value).strip() or None for value in values.tolist()]
     return ColumnResult(series(kept, values), no_rejects(values))
 
 
@@ -38,7 +42,7 @@ def read_email(values: pd.Series) -> ColumnResult:
     kept: list[object] = []
     bad: list[bool] = []
     for value in values.tolist():
-        address = value.strip().removeprefix("mailto:")
+        address = strip_invisible(value).strip().removeprefix("mailto:")
         if not address:
             kept.append(None)
             bad.append(False)
@@ -64,12 +68,19 @@ _URL_PREFIX = re.compile(r"^(?:[a-z][a-z0-9+.-]*://)?(?:[^@/]*@)?(?:www\.)?", re
 
 def domain_of(values: pd.Series) -> pd.Series:
     """The host of a website or domain cell: no scheme, `www.`, port or path; lower-cased."""
-    host = values.str.strip().str.replace(_URL_PREFIX, "", regex=True)
+    host = _visible(values).str.strip().str.replace(_URL_PREFIX, "", regex=True)
     return host.str.split(r"[/:?#]", n=1, regex=True).str[0].str.lower().str.rstrip(".")
 
 
+def _visible(values: pd.Series) -> pd.Series:
+    texts = values.tolist()
+    if all(map(str.isascii, texts)):
+        return values
+    return series([strip_invisible(text) for text in texts], values)  # type: ignore[misc]
+
+
 def read_domain(values: pd.Series) -> ColumnResult:
-    blank = blank_mask(values)
+    blank = blank_mask(_visible(values))
     host = domain_of(values)
     bad = ~blank & ~host.str.fullmatch(DOMAIN_PATTERN)
     return ColumnResult(

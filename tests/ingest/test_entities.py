@@ -59,12 +59,33 @@ def expected_type(column: Field) -> str:
     return SCHEMA_TYPES.get(column.sql_type, column.sql_type)
 
 
+def length_limits(conn: psycopg.Connection, table: str) -> dict[str, int]:
+    """Column → the limit of its `<table>_<column>_length` CHECK constraint."""
+    rows = conn.execute(
+        """
+        select c.conname, pg_get_constraintdef(c.oid)
+        from pg_catalog.pg_constraint c
+        where c.conrelid = format('public.%%I', %s::text)::regclass and c.contype = 'c'
+          and c.conname like '%%\\_length'
+        """,
+        (table,),
+    ).fetchall()
+    limits: dict[str, int] = {}
+    for name, definition in rows:
+        found = re.search(r"char_length\((\w+)\) <= (\d+)", definition)
+        assert found, f"{name} is not a length limit: {definition}"
+        assert name == f"{table}_{found.group(1)}_length", f"{name} limits {found.group(1)}"
+        limits[found.group(1)] = int(found.group(2))
+    return limits
+
+
 def schema_differences(conn: psycopg.Connection) -> list[str]:
     """Every way the registry and the database disagree, one message each."""
     problems: list[str] = []
     for entity in REGISTRY.values():
         table = f"public.{entity.table}"
         stored = table_columns(conn, entity.table)
+        limits = length_limits(conn, entity.table) if stored else {}
         if not stored:
             problems.append(f"{table} does not exist in schema.sql, but {REGISTRY_FILE} loads it")
             continue
@@ -100,6 +121,17 @@ def schema_differences(conn: psycopg.Connection) -> list[str]:
                     f"{table}.{name} defaults to {default} in schema.sql, but {REGISTRY_FILE} "
                     f"inserts {column.default} for a blank cell: make the two agree"
                 )
+            if limits.get(name) != column.length_limit:
+                problems.append(
+                    f"{table}.{name} is limited to {limits.get(name)} characters in schema.sql "
+                    f"(constraint {entity.table}_{name}_length), but {REGISTRY_FILE} allows "
+                    f"{column.length_limit}: make the two agree"
+                )
+        for name in limits.keys() - written.keys():
+            problems.append(
+                f"{table}.{name} has a length limit in schema.sql, but {REGISTRY_FILE} does not "
+                "write that column: remove the limit or add the column to the registry"
+            )
     rows = conn.execute(
         """
         select t.typname, array_agg(e.enumlabel::text order by e.enumsortorder)
@@ -152,6 +184,23 @@ def test_the_registry_matches_schema_sql(conn: psycopg.Connection) -> None:
             "alter table public.leads alter column status set default 'contacted'",
             "public.leads.status defaults to 'contacted' in schema.sql, but ingest/entities.py "
             "inserts 'new' for a blank cell: make the two agree",
+        ),
+        (
+            "alter table public.accounts drop constraint accounts_name_length",
+            "public.accounts.name is limited to None characters in schema.sql (constraint "
+            "accounts_name_length), but ingest/entities.py allows 255: make the two agree",
+        ),
+        (
+            "alter table public.leads add constraint leads_description_length "
+            "check (char_length(description) <= 32000)",
+            "public.leads.description is limited to 32000 characters in schema.sql (constraint "
+            "leads_description_length), but ingest/entities.py allows None: make the two agree",
+        ),
+        (
+            "alter table public.leads drop constraint leads_phone_length, add constraint "
+            "leads_phone_length check (char_length(phone) <= 80)",
+            "public.leads.phone is limited to 80 characters in schema.sql (constraint "
+            "leads_phone_length), but ingest/entities.py allows 40: make the two agree",
         ),
         (
             "alter type public.activity_direction add value 'internal'",
