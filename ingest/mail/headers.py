@@ -14,6 +14,9 @@ import re
 from datetime import UTC, datetime, timedelta
 from email.utils import getaddresses, parsedate_to_datetime
 
+from ingest.characters import strip_invisible, strip_nul
+from ingest.entities import KIND_MAX_LENGTHS
+
 __all__ = [
     "add_flag",
     "collapse_whitespace",
@@ -31,8 +34,9 @@ __all__ = [
     "split_params",
 ]
 
-# The same rule as the CHECK constraint on contacts.email and leads.email.
+# The same rule as the CHECK constraints on contacts.email and leads.email (format and length).
 _VALID_ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_MAX_ADDRESS_CHARS = KIND_MAX_LENGTHS["email"]
 _HEADER_LINE = re.compile(r"^([\x21-\x39\x3b-\x7e]+)[ \t]*:(.*)$", re.S)
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
 _ENCODED_WORD = re.compile(r"=\?([^?\s*]+)(?:\*[^?\s]*)?\?([QqBb])\?([^?\s]*)\?=")
@@ -260,10 +264,12 @@ def parse_addresses(
     pairs: list[tuple[str, str]] = []
     simple = _simple_addresses(values)
     for name, address in simple if simple is not None else getaddresses(values):
-        address = address.strip().strip("<>").lower()
+        # Invisible characters (zero-width, bidi controls) and NULs are not part of an address:
+        # `ada\u200b@x.com` is ada@x.com, whichever contact or lead that is.
+        address = strip_nul(strip_invisible(address)).strip().strip("<>").lower()
         if not address:
             continue
-        if not _VALID_ADDRESS.match(address):
+        if len(address) > _MAX_ADDRESS_CHARS or not _VALID_ADDRESS.match(address):
             add_flag(flags, f"malformed_address:{header}")
             continue
         pairs.append((decode_words(name, flags).strip(), address))

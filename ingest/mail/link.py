@@ -29,7 +29,13 @@ __all__ = [
 SOURCE = "mail"
 # An activity's external id: the message key plus the start of its content fingerprint, so two
 # different messages that share a Message-ID get two activities.
-EXTERNAL_ID = sql.SQL("'email:' || m.message_key || '#' || left(m.content_sha256, 12)")
+# An activity's external id names its message; a key too long for the 255-character limit on
+# external ids (Message-IDs may have up to 500) is named by its SHA-256 instead.
+EXTERNAL_ID = sql.SQL(
+    "'email:' || case when char_length(m.message_key) <= 236 then m.message_key "
+    "else 'sha256-of-key:' || encode(sha256(convert_to(m.message_key, 'UTF8')), 'hex') end "
+    "|| '#' || left(m.content_sha256, 12)"
+)
 
 
 def relink(conn: psycopg.Connection) -> int:

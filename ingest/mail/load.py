@@ -27,6 +27,7 @@ from ingest.audit import (
     record_failure,
     record_rejections,
 )
+from ingest.entities import ACTIVITIES, LEADS
 from ingest.errors import CrmError
 from ingest.files import Snapshot
 from ingest.mail.body import BODY_MAX_CHARS
@@ -209,9 +210,18 @@ def describe(counts: BatchCounts) -> str:
         ("before_since", "before --since"),
         ("leads_created", "lead(s) created"),
         ("flagged", "with decoding problems (flagged in details)"),
+        (
+            "subjects_shortened",
+            f"subject(s) over {SUBJECT_MAX_CHARS} characters shortened "
+            "(the whole subject is in details)",
+        ),
     ):
         if extra.get(key):
             parts.append(f"{extra[key]} {text}")
+    if extra.get("nul_removed"):
+        parts.append(
+            f"removed {extra['nul_removed']} NUL byte(s) from {extra['nul_messages']} message(s)"
+        )
     return "; ".join(parts)
 
 
@@ -299,6 +309,7 @@ def _load_export(
     rejections: list[Rejection] = []
     before_since = 0
     flagged = 0
+    cleaned = _Cleaned()
     for raw in iter_messages(export, max_bytes=options.max_message_bytes):
         counts.read += 1
         if raw.is_oversized:
@@ -336,7 +347,7 @@ def _load_export(
                     before_since += 1
                 else:
                     flagged += bool(message.flags)
-                    rows.append(_stage_row(raw, message, options.owners))
+                    rows.append(cleaned.row(_stage_row(raw, message, options.owners)))
         if len(rows) >= CHUNK_MESSAGES:
             _copy_rows(conn, rows)
             rows.clear()
@@ -359,6 +370,11 @@ def _load_export(
     counts.unchanged = counts.extra["already_stored"] - counts.updated
     counts.extra["before_since"] = before_since
     counts.extra["flagged"] = flagged
+    if cleaned.nul_removed:
+        counts.extra["nul_removed"] = cleaned.nul_removed
+        counts.extra["nul_messages"] = cleaned.nul_messages
+    if cleaned.subjects_shortened:
+        counts.extra["subjects_shortened"] = cleaned.subjects_shortened
     row = conn.execute(
         "select count(*) from ingest.rejected_rows where import_batch_id = %s", (batch_id,)
     ).fetchone()
@@ -366,9 +382,64 @@ def _load_export(
     return counts
 
 
+# What a message may put into the tables with length limits (ingest/entities.py, schema.sql).
+# A mail is never rejected for these: a long subject is shortened (the whole one kept in details),
+# a sender name too long to be a name is not used for a new lead.
+SUBJECT_MAX_CHARS = ACTIVITIES.fields["subject"].length_limit or 255
+NAME_MAX_CHARS = min(
+    LEADS.fields["first_name"].length_limit or 255, LEADS.fields["last_name"].length_limit or 255
+)
+
+
+class _Cleaned:
+    """Makes staged rows storable, counting what it changed: PostgreSQL refuses NUL in text (a
+    COPY with one fails the whole mailbox), so NULs are removed wherever they are, and a subject
+    over the activities' limit is shortened."""
+
+    def __init__(self) -> None:
+        self.nul_removed = 0
+        self.nul_messages = 0
+        self.subjects_shortened = 0
+
+    def row(self, row: tuple[object, ...]) -> tuple[object, ...]:
+        before = self.nul_removed
+        cleaned = tuple(self._value(value) for value in row)
+        if self.nul_removed > before:
+            self.nul_messages += 1
+        details = row[-1]
+        if isinstance(details, dict) and details.get("subject_shortened"):
+            self.subjects_shortened += 1
+        return cleaned
+
+    def _value(self, value: object) -> object:
+        if isinstance(value, str):
+            if "\x00" in value:
+                self.nul_removed += value.count("\x00")
+                return value.replace("\x00", "")
+            return value
+        if isinstance(value, list):
+            return [self._value(item) for item in value]
+        if isinstance(value, dict):
+            return {self._value(key): self._value(item) for key, item in value.items()}
+        return value
+
+
+def _short_subject(subject: str | None, details: dict[str, object]) -> str | None:
+    if subject is None or len(subject) <= SUBJECT_MAX_CHARS:
+        return subject
+    details["subject"] = subject
+    details["subject_shortened"] = True
+    return subject[: SUBJECT_MAX_CHARS - 1].rstrip() + "…"
+
+
+def _name(part: str | None) -> str | None:
+    return part if part is None or len(part) <= NAME_MAX_CHARS else None
+
+
 def _stage_row(raw: RawMessage, message: ParsedMessage, owners: Owners) -> tuple[object, ...]:
     classified = classify(message, owners)
     first_name, last_name = split_person_name(message.from_name)
+    first_name, last_name = _name(first_name), _name(last_name)
     sender_domain = (message.from_address or "").rpartition("@")[2]
     details: dict[str, object] = {
         "message_id": message.message_id,
@@ -394,6 +465,7 @@ def _stage_row(raw: RawMessage, message: ParsedMessage, owners: Owners) -> tuple
         details["body_from_html"] = True
     if message.flags:
         details["flags"] = message.flags
+    subject = _short_subject(message.subject, details)
     return (
         raw.number,
         raw.offset,
@@ -410,11 +482,11 @@ def _stage_row(raw: RawMessage, message: ParsedMessage, owners: Owners) -> tuple
         last_name,
         company_from_domain(sender_domain) if sender_domain else None,
         classified.counterparts,
-        message.subject,
+        subject,
         message.body,
         message.thread_key,
         message.labels,
-        json.dumps(details, ensure_ascii=False),
+        details,  # a dict until _Cleaned has gone through it; COPY gets its JSON text
     )
 
 
@@ -424,7 +496,7 @@ def _copy_rows(conn: psycopg.Connection, rows: list[tuple[object, ...]]) -> None
         # jsonb travels as its JSON text; COPY parses it on the server.
         copy.set_types(["text" if kind == "jsonb" else kind for _, kind in STAGE_COLUMNS])
         for row in rows:
-            copy.write_row(row)
+            copy.write_row((*row[:-1], json.dumps(row[-1], ensure_ascii=False)))
 
 
 def _merge_stage(conn: psycopg.Connection, batch_id: int, options: _Options) -> dict[str, int]:

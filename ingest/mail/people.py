@@ -12,6 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ingest.characters import strip_invisible
 from ingest.mail.message import ParsedMessage
 
 __all__ = [
@@ -77,7 +78,8 @@ class Owners:
 
     @classmethod
     def of(cls, entries: Sequence[str]) -> Owners:
-        cleaned = [entry.strip().lower() for entry in entries if entry.strip()]
+        visible = [strip_invisible(entry).strip().lower() for entry in entries]
+        cleaned = [entry for entry in visible if entry]
         return cls(
             addresses=frozenset(entry for entry in cleaned if not entry.startswith("@")),
             domains=frozenset(entry[1:] for entry in cleaned if entry.startswith("@")),
