@@ -131,7 +131,12 @@ def _check_decodable(path: Path, codec: str) -> bool:
 
 
 def _undecodable_error(
-    path: Path, rows: list[tuple[int, int]], *, forced: str | None, mixed: bool
+    path: Path,
+    rows: list[tuple[int, int]],
+    *,
+    forced: str | None = None,
+    mixed: bool = False,
+    declared: str | None = None,
 ) -> CrmError:
     named = ", ".join(f"row {number} (byte 0x{byte:02X})" for number, byte in rows)
     if forced:
@@ -140,10 +145,12 @@ def _undecodable_error(
             f"Check that the file really is {forced}, or import it without --encoding to let "
             "the importer decide."
         )
-    elif mixed:
+    elif mixed or declared:
         why = (
             "UTF-8 text with bytes that are not UTF-8 (reading it all as Windows-1252 would "
             "garble its correct characters)"
+            if mixed
+            else f"bytes that are not {declared}, the encoding its byte-order mark declares"
         )
         fix = (
             'Correct those rows, or save the file again as "CSV UTF-8" and import that; '
@@ -187,14 +194,16 @@ class _Records:
     """csv.reader over a file, with the byte position for progress bars."""
 
     def __init__(self, path: Path, codec: str, delimiter: str, skip_chars: int) -> None:
+        self._path, self._codec, self._delimiter = path, codec, delimiter
+        self._skip_chars = skip_chars
         self._raw = path.open("rb")
         self._text = io.TextIOWrapper(self._raw, encoding=codec, newline="")
-        if skip_chars:
-            self._text.read(skip_chars)
         self._reader = csv.reader(self._text, delimiter=delimiter, strict=False)
 
     def __iter__(self) -> Iterator[list[str]]:
         try:
+            if self._skip_chars:
+                self._text.read(self._skip_chars)
             yield from self._reader
         except csv.Error as exc:
             raise CrmError(
@@ -202,6 +211,11 @@ class _Records:
                 f"{self._reader.line_num} ({exc}). Check the quoting around that row.",
                 exit_code=ExitCode.FILE_FAILED,
             ) from exc
+        except UnicodeDecodeError as exc:
+            # Only a file whose encoding its byte-order mark declared gets here (every other
+            # decision was checked against the whole file before): name the rows all the same.
+            rows = _undecodable_rows(self._path, self._codec, self._delimiter, self._skip_chars)
+            raise _undecodable_error(self._path, rows, declared=self._codec) from exc
         finally:
             self._text.close()
 

@@ -290,3 +290,25 @@ def test_chunks_bound_memory_and_report_progress(tmp_path: Path) -> None:
     chunks = list(open_table(path).chunks(rows_per_chunk=10))
     assert [len(chunk.rows) for chunk in chunks] == [10, 10, 5]
     assert chunks[-1].position == path.stat().st_size
+
+
+def test_a_byte_order_mark_file_with_bytes_it_cannot_decode_fails_naming_the_row(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "bom.csv"
+    rows = b"".join(f"Name {n},Berlin\r\n".encode() for n in range(3, 3000))
+    path.write_bytes(b"\xef\xbb\xbffirst_name,city\r\nAda,Bonn\r\n" + rows + b"J\xfcrgen,K\r\n")
+    table = open_table(path)
+    assert table.encoding == "utf-8-sig"
+    with pytest.raises(CrmError) as caught:
+        rows_of_table(table)
+    assert str(caught.value) == (
+        "bom.csv: the file holds bytes that are not utf-8-sig, the encoding its byte-order mark "
+        "declares: row 3000 (byte 0xFC); nothing was loaded. Correct those rows, or save the "
+        'file again as "CSV UTF-8" and import that; --encoding NAME reads the whole file in the '
+        "encoding you name."
+    )
+    early = tmp_path / "early.csv"
+    early.write_bytes(b"\xef\xbb\xbfsep=,\r\nfirst_name,city\r\nJ\xfcrgen,K\r\n")
+    with pytest.raises(CrmError, match=r"row 2 \(byte 0xFC\)"):
+        open_table(early)
