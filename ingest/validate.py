@@ -65,13 +65,18 @@ def read_column(
     return read_text(values)
 
 
-def _too_long(values: pd.Series, limit: int) -> pd.Series | None:
-    """The rows whose value has more than ``limit`` characters (None when no row has)."""
-    texts = values.tolist()
-    if max(map(len, filter(None, texts)), default=0) <= limit:  # the common case: one C pass
+def _too_long(raw: pd.Series, values: pd.Series, limit: int) -> pd.Series | None:
+    """The rows whose read value has more than ``limit`` characters (None when no row has).
+
+    A value read from a cell is never longer than the cell (readers trim, drop `mailto:` or
+    reduce a website to its host), so when no raw cell is over the limit, which is the common
+    case, one pass in C over the raw text answers it without building a mask.
+    """
+    if max(map(len, raw.to_numpy()), default=0) <= limit:
         return None
     return pd.Series(
-        [isinstance(text, str) and len(text) > limit for text in texts], index=values.index
+        [isinstance(text, str) and len(text) > limit for text in values.tolist()],
+        index=values.index,
     )
 
 
@@ -117,7 +122,7 @@ def validate_frame(
             typed[f"{name}__{key}"] = extra
         limit = spec.length_limit
         if limit is not None:
-            long = _too_long(result.values, limit)
+            long = _too_long(values, result.values, limit)
             if long is not None:
                 rejected |= long
                 rejections.extend(
