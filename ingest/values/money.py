@@ -92,7 +92,14 @@ def read_money(
         negative.append(parts[1] if parts else False)
         currencies.append(parts[2] if parts else None)
     reader = ColumnNumbers(
-        numbers, cells, key=key, header=header, noun="amounts", context=context, rows=rows
+        numbers,
+        cells,
+        key=key,
+        header=header,
+        noun="amounts",
+        context=context,
+        rows=rows,
+        written=texts,
     )
     reader.read()
     problems: dict[int, tuple[str, str]] = {

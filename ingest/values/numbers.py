@@ -84,9 +84,11 @@ class ColumnNumbers:
         noun: str,
         context: ValidationContext,
         rows: Sequence[int] | None,
+        written: Sequence[str] | None = None,
         whole: bool = False,
     ) -> None:
         self.numbers = numbers
+        self.written = written
         self.cells = cells
         self.key = key
         self.header = header
@@ -96,6 +98,11 @@ class ColumnNumbers:
         self.whole = whole
         self.values: list[str | None] = []
         self.problems: dict[int, str] = {}
+
+    def example(self, position: int) -> str:
+        """The value at ``position`` as written, and its row when known: `20.000 € on row 7`."""
+        text = self.written[position] if self.written is not None else self.numbers[position]
+        return f"{text}{self.row(position)}"
 
     def row(self, position: int) -> str:
         return f" on row {self.rows[position]}" if self.rows is not None else ""
@@ -143,10 +150,9 @@ class ColumnNumbers:
             values[position] = value
         note = f"decimal mark {self.key}"
         if ambiguous is not None and told is None and note not in context.notes:
-            number = self.numbers[ambiguous]
             context.notes[note] = (
                 f'{self.noun} in "{self.header}" read with a {MARK_NAMES[mark]} ({why}), so '
-                f"{number}{self.row(ambiguous)} is {plain(values[ambiguous] or '')}"
+                f"{self.example(ambiguous)} is {plain(values[ambiguous] or '')}"
             )
 
     def _decide(self, marked: dict[int, tuple[str | None, str | None]]) -> tuple[str, str]:
@@ -159,8 +165,8 @@ class ColumnNumbers:
         if dot_only is not None and comma_only is not None:
             raise CrmError(
                 f'{context.file_name}: column "{self.header}" mixes decimal marks: '
-                f"{self.numbers[dot_only]}{self.row(dot_only)} has a decimal point and "
-                f"{self.numbers[comma_only]}{self.row(comma_only)} a decimal comma. Make the "
+                f"{self.example(dot_only)} has a decimal point and "
+                f"{self.example(comma_only)} a decimal comma. Make the "
                 "column use one of them, then import again (--decimal-separator . or , says "
                 "which one the file uses).",
                 exit_code=ExitCode.FILE_FAILED,
@@ -168,16 +174,15 @@ class ColumnNumbers:
         evidence = dot_only if dot_only is not None else comma_only
         if evidence is not None:
             mark = "." if evidence == dot_only else ","
-            decision = (mark, f"{self.numbers[evidence]}{self.row(evidence)}")
+            decision = (mark, self.example(evidence))
         elif context.decimal_comma:
             decision = (",", "the file is separated by semicolons, as European Excel writes it")
         else:
             position = next(iter(marked))
-            number = self.numbers[position]
             dot, comma = marked[position]
             raise CrmError(
                 f'{context.file_name}: column "{self.header}" has {self.noun} like '
-                f"{number}{self.row(position)} that could be {dot} (decimal point) or {comma} "
+                f"{self.example(position)} that could be {dot} (decimal point) or {comma} "
                 "(decimal comma). Rerun with --decimal-separator . (decimal point) or "
                 "--decimal-separator , (decimal comma).",
                 exit_code=ExitCode.FILE_FAILED,
@@ -213,7 +218,14 @@ def read_percent(
         signs.append(negative)
         numbers.append(body if body and _NUMBER(body) else None)
     reader = ColumnNumbers(
-        numbers, cells, key=key, header=header, noun="probabilities", context=context, rows=rows
+        numbers,
+        cells,
+        key=key,
+        header=header,
+        noun="probabilities",
+        context=context,
+        rows=rows,
+        written=texts,
     )
     reader.read()
     problems: dict[int, tuple[str, str]] = {
@@ -332,6 +344,7 @@ def read_integer(
         noun="numbers",
         context=context,
         rows=rows,
+        written=texts,
         whole=True,
     )
     reader.read()
@@ -344,7 +357,10 @@ def read_integer(
         if not text or position in problems:
             out.append(None)
         elif value is None or "." in value:
-            problems[position] = ("invalid_integer", '"{value}" is not a whole number of zero or more; {fix}.')
+            problems[position] = (
+                "invalid_integer",
+                '"{value}" is not a whole number of zero or more; {fix}.',
+            )
             out.append(None)
         elif int(value) > POSTGRES_INTEGER_MAX:
             problems[position] = (
