@@ -1,4 +1,4 @@
-"""Numbers end to end: what a real import stores for amounts and probabilities, and what it refuses."""
+"""Numbers end to end: what a real import stores for amounts and probabilities, and refuses."""
 
 from __future__ import annotations
 
