@@ -44,6 +44,9 @@ _AMOUNT = re.compile(
     rf"(?P<pre>{_SYMBOL})?(?P<sign>[-+])?(?P<number>[\d.,]*\d[\d.,]*)(?P<post>{_SYMBOL})?"
 ).fullmatch
 _DIGITS = re.compile(r"\d+").fullmatch
+# Amounts that need no decision (they can only be read with a decimal point, fit the column and
+# have at most 2 decimals), as a bench or a CRM export writes them: 1234 or 1234.56.
+_SIMPLE = re.compile(r"\d{1,12}(?:\.\d{1,2})?").fullmatch
 _FIX = "write it like 1234.56, 1,234.56 or 1.234,56 (a currency symbol is fine)"
 
 
@@ -64,6 +67,36 @@ def split_amount(text: str) -> tuple[str, bool, str | None] | None:
     return match.group("number"), negative, currency
 
 
+def _read_simple(
+    texts: list[str],
+    cells: list[bool],
+    *,
+    key: str,
+    context: ValidationContext,
+    rows: Sequence[int] | None,
+    own: tuple[pd.Series, str] | None,
+) -> list[str | None] | None:
+    """The common case, fast: every amount is `1234` or `1234.56` (no symbol, no thousands mark,
+    nothing ambiguous) and the column is not read with a decimal comma; None otherwise.
+
+    A `1234.56` written as text is evidence of the decimal point, recorded as the general reader
+    would; a row currency (JPY has no decimals) needs the general reader.
+    """
+    if context.decimal_separator == "," or context.decimal_marks.get(key, (".", ""))[0] != ".":
+        return None
+    if own is not None and own[0].astype(bool).any():
+        return None
+    simple = _SIMPLE
+    if not all(simple(text) for text in texts if text):
+        return None
+    if context.decimal_separator is None and key not in context.decimal_marks:
+        evidence = next((p for p, text in enumerate(texts) if "." in text and not cells[p]), None)
+        if evidence is not None:
+            where = f" on row {rows[evidence]}" if rows is not None else ""
+            context.decimal_marks[key] = (".", f"{texts[evidence]}{where}")
+    return [text or None for text in texts]
+
+
 def read_money(
     values: pd.Series,
     context: ValidationContext,
@@ -78,6 +111,11 @@ def read_money(
     ``row_currency`` is the row's own currency column and its header, when the file has one.
     """
     texts, cells = cells_of(values)
+    fast = _read_simple(texts, cells, key=key, context=context, rows=rows, own=row_currency)
+    if fast is not None:
+        result = column_result(values, fast, {}, fix=_FIX, reason="invalid_amount")
+        result.extra["currency"] = pd.Series(None, index=values.index, dtype=object)
+        return result
     numbers: list[str | None] = []
     negative: list[bool] = []
     currencies: list[str | None] = []

@@ -332,3 +332,38 @@ def test_read_column_alone_uses_the_context_for_the_decimal_mark() -> None:
     )
     assert result.values.tolist() == ["1234.5", "3"]
     assert not result.bad.any()
+
+
+def test_simple_amounts_record_their_evidence_for_later_chunks() -> None:
+    # 1234.56-style chunks take the fast path; it must decide the column like the general reader.
+    context = ValidationContext("f.csv", decimal_comma=True)
+    assert run("amount", ["12.50", "", "300"], context=context)[0] == ["12.50", None, "300"]
+    kept, messages, _ = run("amount", ["1,234", "7,5"], context=context, first_row=5)
+    assert kept == ["1234"]
+    assert messages == [
+        where(6) + '"7,5" can only be read with a decimal comma, but the amounts in this column '
+        f"are read with a decimal point (12.50 on row 2); {FIX}"
+    ]
+    assert context.notes["decimal mark amount"] == (
+        'amounts in "Value" read with a decimal point (12.50 on row 2), so 1,234 on row 5 is 1234'
+    )
+
+
+def test_simple_number_cells_are_no_evidence() -> None:
+    context = ValidationContext("f.csv")
+    assert run("amount", [cell_text(12.5)], context=context)[0] == ["12.5"]  # type: ignore[list-item]
+    assert context.decimal_marks == {}
+    with pytest.raises(CrmError):
+        run("amount", ["1,234"], context=context)
+
+
+def test_simple_amounts_in_a_decimal_comma_column_are_rejected() -> None:
+    kept, messages, _ = run(
+        "amount", ["12.50"], context=ValidationContext("f.csv", decimal_separator=",")
+    )
+    assert kept == []
+    assert messages == [
+        where(2) + '"12.50" can only be read with a decimal point, but the amounts in this column '
+        "are read with a decimal comma (told by --decimal-separator or the "
+        f"import.decimal_separator setting); {FIX}"
+    ]
