@@ -45,7 +45,7 @@ def test_german_semicolon_file_stores_every_amount_as_meant(
         ("ben@example.de", "1234.00"),
         ("cem@example.de", "20000.00"),
     ]
-    assert result.message.endswith(
+    assert (result.message or "").endswith(
         'amounts in "estimated_amount" read with a decimal comma (the file is separated by '
         "semicolons, as European Excel writes it), so 20.000 on row 2 is 20000"
     )
@@ -147,7 +147,7 @@ def test_probability_column_has_one_reading(fresh: psycopg.Connection, tmp_path:
         "name,account_name,probability\nOne,Kessler Bau GmbH,1\nTwo,Kessler Bau GmbH,2\n"
     )
     result = run_import(fresh, percent, tmp_path)
-    assert result.message.endswith(
+    assert (result.message or "").endswith(
         'probabilities in "probability" read on the 0–100 scale (2 on row 3 is above 1), so 1 on '
         "row 2 is 1 %"
     )
