@@ -9,6 +9,7 @@ themselves come from the entity registry (:data:`ingest.entities.ENTITY_FIELDS`)
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -34,9 +35,19 @@ class ColumnSource:
 
 
 def read_column(
-    values: pd.Series, spec: Field, source: ColumnSource, context: ValidationContext
+    values: pd.Series,
+    spec: Field,
+    source: ColumnSource,
+    context: ValidationContext,
+    *,
+    rows: Sequence[int] | None = None,
+    row_currency: tuple[pd.Series, str] | None = None,
 ) -> ColumnResult:
-    """Read one mapped column according to its target field."""
+    """Read one mapped column according to its target field.
+
+    ``rows`` are the file's row numbers of ``values`` (for the notes); ``row_currency`` is the
+    row's currency column and its header, which an amount's symbol must agree with.
+    """
     if spec.kind == "email":
         return read_email(values)
     if spec.kind == "domain":
@@ -44,11 +55,18 @@ def read_column(
     if spec.kind == "key":
         return read_key(values)
     if spec.kind == "money":
-        return read_money(values, context)
+        return read_money(
+            values,
+            context,
+            key=spec.name,
+            header=source.header,
+            rows=rows,
+            row_currency=row_currency,
+        )
     if spec.kind == "percent":
-        return read_percent(values)
+        return read_percent(values, context, key=spec.name, header=source.header, rows=rows)
     if spec.kind == "integer":
-        return read_integer(values)
+        return read_integer(values, context, key=spec.name, header=source.header, rows=rows)
     if spec.kind == "boolean":
         return read_boolean(values)
     if spec.kind == "enum":
@@ -113,10 +131,13 @@ def validate_frame(
     typed: dict[str, pd.Series] = {}
     rejected = pd.Series(False, index=raw.index)
     rejections: list[Rejection] = []
+    rows = row_numbers.tolist()
+    currency = raw.get("currency_code")
+    row_currency = (currency, sources["currency_code"].header) if currency is not None else None
     for name, values in raw.items():
         spec = fields[str(name)]
         source = sources[str(name)]
-        result = read_column(values, spec, source, context)
+        result = read_column(values, spec, source, context, rows=rows, row_currency=row_currency)
         typed[str(name)] = result.values
         for key, extra in result.extra.items():
             typed[f"{name}__{key}"] = extra
@@ -140,12 +161,16 @@ def validate_frame(
             rejected |= result.bad
             for index in result.bad[result.bad].index:
                 value = str(values.at[index])
+                reason, explained = result.messages.get(index) or (
+                    result.reason,
+                    result.explain(value),
+                )
                 rejections.append(
                     Rejection(
                         row_number=int(row_numbers.at[index]),
-                        reason_code=result.reason,
+                        reason_code=reason,
                         message=f"{context.where(int(row_numbers.at[index]), source.header)}: "
-                        + result.explain(value),
+                        + explained,
                         column=source.header,
                         value=value,
                     )

@@ -11,6 +11,13 @@ from ingest.errors import CrmError, ExitCode
 from ingest.readers.table import SheetTable, check_headers, find_header
 
 
+class NumberText(str):
+    """The text of a numeric cell (`1234.5`, `1e-05`): its mark is always a decimal point, so the
+    number readers take it as it is and never apply the column's decimal-mark rule to it."""
+
+    __slots__ = ()
+
+
 def cell_text(value: object) -> str:
     """A cell as the text a person sees: dates in ISO form, whole numbers without `.0`."""
     if value is None:
@@ -26,7 +33,9 @@ def cell_text(value: object) -> str:
     if isinstance(value, dt.date | dt.time):
         return value.isoformat()
     if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else repr(value)
+        return NumberText(int(value) if value.is_integer() else repr(value))
+    if isinstance(value, int):
+        return NumberText(value)
     return str(value)
 
 

@@ -18,6 +18,10 @@ class ValidationContext:
     decimal_comma: bool = False  # a `;`-delimited file: `1,234` means 1.234
     decimal_separator: str | None = None  # "." or ",": told by a flag or the setting
     inferred_orders: dict[str, str] = field(default_factory=dict)
+    # Per number column (by field name): its decimal mark and why (evidence or the delimiter),
+    # and a probability column's scale for bare numbers ("percent" or "fraction") and why.
+    decimal_marks: dict[str, tuple[str, str]] = field(default_factory=dict)
+    percent_scales: dict[str, tuple[str, str]] = field(default_factory=dict)
     years: tuple[int, int] = (1900, 2100)  # dates outside these years are typos, not history
     # What the reader decided for the whole file on evidence, keyed by what it is about (e.g.
     # "date order of Close Date"): the summary and the batch row say it, so a guess is never
@@ -37,6 +41,9 @@ class ColumnResult:
     reason: str = ""
     explain: Callable[[str], str] = lambda value: ""
     extra: dict[str, pd.Series] = field(default_factory=dict)
+    # Rows whose rejection has its own reason code and message (index -> (code, message)),
+    # where one `reason`/`explain` cannot say it; the other bad rows use `reason` and `explain`.
+    messages: dict[object, tuple[str, str]] = field(default_factory=dict)
 
 
 def blank_mask(values: pd.Series) -> pd.Series:

@@ -8,7 +8,6 @@ import pytest
 from ingest.entities import ENTITY_FIELDS
 from ingest.errors import CrmError
 from ingest.validate import ColumnSource, ValidationContext, validate_frame
-from ingest.values.money import parse_amount
 
 
 def run(
@@ -40,30 +39,6 @@ def test_email_syntax() -> None:
         'f.csv, row 5, column "E": "x@y" is not an email address; write it as name@example.com '
         "or leave the cell empty."
     ]
-
-
-@pytest.mark.parametrize(
-    ("text", "decimal_comma", "expected"),
-    [
-        ("1,234.56", False, ("1234.56", None)),
-        ("1.234,56", False, ("1234.56", None)),
-        ("€1.234,56", False, ("1234.56", "EUR")),
-        ("1.234,56 €", True, ("1234.56", "EUR")),
-        ("$12,500.00", False, ("12500.00", "USD")),
-        ("EUR 99", False, ("99", "EUR")),
-        ("1,5", True, ("1.5", None)),
-        ("1,234", False, ("1234", None)),
-        ("1,234", True, ("1.234", None)),
-        ("1'234.50 CHF", False, ("1234.50", "CHF")),
-        ("1.234.567,89", True, ("1234567.89", None)),
-        ("12,34,5", False, None),
-        ("abc", False, None),
-    ],
-)
-def test_money_in_both_decimal_styles(
-    text: str, decimal_comma: bool, expected: tuple[str, str | None] | None
-) -> None:
-    assert parse_amount(text, decimal_comma=decimal_comma) == expected
 
 
 def test_money_column_rejects_negative_and_unreadable_amounts() -> None:
@@ -180,10 +155,12 @@ def test_enums_through_the_profile_value_map() -> None:
 
 
 def test_probability_as_percent_or_fraction() -> None:
+    # One reading per column: 150 is above 1, so the bare 0.6 is 0.6 % like 75 is 75 %.
     kept, messages = run("probability", ["75", "75%", "0.6", "150"], entity="projects")
-    assert kept == ["0.7500", "0.7500", "0.6000"]
+    assert kept == ["0.7500", "0.7500", "0.0060"]
     assert messages[0].endswith(
-        '"150" is not a probability; write it as 0 to 100 (e.g. 75 or 75%) or as a fraction 0 to 1.'
+        '"150" is not between 0 and 100 %; a probability is 0 to 100 (e.g. 75 or 75%) or a '
+        "fraction 0 to 1."
     )
 
 
