@@ -16,7 +16,7 @@ from typing import Any
 
 import psycopg
 import pytest
-import yaml
+import yaml  # type: ignore[import-untyped]  # PyYAML ships no stubs; dbt installs it
 from psycopg import errors, sql
 from psycopg.rows import dict_row
 
