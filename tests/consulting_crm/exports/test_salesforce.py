@@ -670,6 +670,52 @@ def test_round_trip_loses_only_what_the_mapping_says(round_tripped: str) -> None
     assert sources == [("salesforce",)]
 
 
+SALESFORCE_LEADS = """Id,LastName,Company,Status,AnnualRevenue,IsConverted,ConvertedDate,\
+ConvertedAccountId,ConvertedContactId,ConvertedOpportunityId,CreatedDate
+00Q5g00000ZzConvAAA,Shankar,Northwind Traders,Closed - Converted,12000000,true,2024-02-10,\
+0015g00000QxAbCAAV,0035g00000XyZaAAAQ,0065g00000OpP2AAAV,2024-01-05T09:00:00.000Z
+"""
+
+
+def test_a_salesforce_lead_export_links_what_the_lead_became(
+    make_database: Callable[..., str], tmp_path: Path
+) -> None:
+    """Salesforce's own Data Loader export: ConvertedContactId and ConvertedOpportunityId link
+    the imported contact and opportunity; the lead company's AnnualRevenue is no estimate."""
+    target = make_database()
+    leads = tmp_path / "leads.csv"
+    leads.write_text(SALESFORCE_LEADS, encoding="utf-8")
+    data = ROOT / "tests/data/spreadsheets"
+    files = [
+        data / "salesforce_accounts.csv",
+        data / "salesforce_contacts_report.csv",
+        data / "salesforce_opportunities.csv",
+        leads,
+    ]
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        point_at(monkeypatch, target)
+        code = main(["import", "--profile", "salesforce", *(str(path) for path in files)])
+    assert code == ExitCode.OK
+    with psycopg.connect(target) as conn:
+        lead = conn.execute(
+            "select l.status::text, l.converted_date::text, a.external_id, c.external_id, "
+            "p.external_id, l.estimated_amount from public.leads l "
+            "join public.accounts a on a.account_id = l.converted_account_id "
+            "join public.contacts c on c.contact_id = l.converted_contact_id "
+            "join public.projects p on p.project_id = l.converted_project_id"
+        ).fetchall()
+    assert lead == [
+        (
+            "converted",
+            "2024-02-10",
+            "0015g00000QxAbCAAV",
+            "0035g00000XyZaAAAQ",
+            "0065g00000OpP2AAAV",
+            None,
+        )
+    ]
+
+
 def test_a_second_import_of_the_export_changes_nothing(exported: Path, round_tripped: str) -> None:
     with psycopg.connect(round_tripped) as conn:
         before = conn.execute("select max(updated_at) from public.activities").fetchone()
