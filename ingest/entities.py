@@ -170,16 +170,18 @@ LEADS = Entity(
         Field("estimated_amount", "money"),
         DESCRIPTION,
         Field("converted_account_id", "id", references=("converted_account_external_id",)),
+        Field("converted_contact_id", "id", references=("converted_contact_external_id",)),
+        Field("converted_project_id", "id", references=("converted_project_external_id",)),
         Field("converted_date", "date"),
         CREATED_AT,
     ),
-    references=(Field("converted_account_external_id", "key"),),
+    references=(
+        Field("converted_account_external_id", "key"),
+        Field("converted_contact_external_id", "key"),
+        Field("converted_project_external_id", "key"),
+    ),
     identity=("email", "last_name", "first_name", "company", "linkedin_url"),
     rows_need_identity=True,  # leads_identified
-    not_imported={
-        "converted_contact_id": "set when a lead is converted in the CRM, not by an import",
-        "converted_project_id": "set when a lead is converted in the CRM, not by an import",
-    },
 )
 
 ACCOUNTS = Entity(

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from consulting_crm import database as db
@@ -19,7 +20,8 @@ from ingest.errors import CrmError
 
 EXPORT_EXIT_CODES = (
     "Exit codes: 0 the files were written; 3 a problem you can fix (no database, a bad --since "
-    "date, a folder that cannot be written); 6 the salesforce models did not build."
+    "date, a folder that cannot be written, values too long for their Salesforce field: nothing "
+    "is written); 6 the salesforce models did not build."
 )
 
 
@@ -56,14 +58,23 @@ def export_salesforce_command(
             help="Build the salesforce models first (--no-build: export what was built last).",
         ),
     ] = True,
+    truncate: Annotated[
+        bool,
+        typer.Option(
+            "--truncate",
+            help="Cut values too long for their Salesforce field, ending in …[truncated] "
+            "(without it, such values stop the export and are listed).",
+        ),
+    ] = False,
 ) -> None:
     """Write Data Loader-ready CSVs, one per Salesforce object, in load order, keyed by the
     external id Crm_Id__c; see docs/salesforce-mapping.md.
 
     First builds the `salesforce` models (a plain `crm build` leaves them out), so the files show
-    the CRM as it is now. Upsert the files on Crm_Id__c, in the order of their number.
+    the CRM as it is now. Values longer than their Salesforce field allows are listed and nothing
+    is written, unless --truncate. Upsert the files on Crm_Id__c, in the order of their number.
     """
-    from consulting_crm.exports.salesforce import export_salesforce
+    from consulting_crm.exports.salesforce import TRUNCATION_MARKER, export_salesforce
 
     since_date = _parse_since(since) if since is not None else None
     target = db.resolve_target()
@@ -74,7 +85,10 @@ def export_salesforce_command(
         build_salesforce_models()
     with db.connect(target, autocommit=True) as conn:
         try:
-            exported = export_salesforce(conn, out_dir, since=since_date)
+            result = export_salesforce(conn, out_dir, since=since_date, truncate=truncate)
+        except CrmError as exc:
+            # The message quotes values ("[not provided]", "…[truncated]"): not rich markup.
+            raise CrmError(escape(str(exc)), exit_code=exc.exit_code) from None
         except OSError as exc:
             raise CrmError(
                 f"{out_dir}: cannot write the export there ({exc.strerror or exc}); choose "
@@ -85,6 +99,7 @@ def export_salesforce_command(
     table.add_column("object", no_wrap=True)
     table.add_column("rows", justify="right", no_wrap=True)
     table.add_column("file", overflow="fold")
+    exported = result.files
     for item in exported:
         table.add_row(
             item.file_name.split("-", 1)[0],
@@ -98,6 +113,16 @@ def export_salesforce_command(
         "order with Data Loader's Upsert on Crm_Id__c (docs/salesforce-mapping.md).",
         highlight=False,
     )
+    if result.truncated:
+        count = len(result.truncated)
+        console.print(
+            f"{count:,} {'value was' if count == 1 else 'values were'} longer than the "
+            f'Salesforce field allows and cut to fit, ending in "{TRUNCATION_MARKER}":',
+            markup=False,
+            highlight=False,
+        )
+        for oversized in result.truncated:
+            console.print(f"  {oversized.describe()}", markup=False, highlight=False)
 
 
 def build_salesforce_models() -> None:

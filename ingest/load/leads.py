@@ -11,7 +11,10 @@ Also run on the rows of a people file that :mod:`ingest.load.people` routes to l
    email name two different leads is rejected, and so is a second row for the same stored lead.
 4. Conversion: ``converted_account_external_id`` finds the account the lead became. A converted
    lead needs that account and its converted date (in the row or stored), or it is rejected; a
-   lead that is not converted has both cleared.
+   lead that is not converted has both cleared. ``converted_contact_external_id`` and
+   ``converted_project_external_id`` find the contact and project it became; one that is not
+   found leaves the link blank (as a project's primary contact), and a lead that is not converted
+   has them cleared.
 5. Merge (:func:`~ingest.load.merge.merge`): a stored converted lead stays converted.
 """
 
@@ -48,14 +51,20 @@ def load_leads(context: LoadContext, where: str = "true") -> MergeCounts:
         where=where,
         shown="coalesce(s.email, s.external_id, s.last_name)",
     )
-    if "converted_account_external_id" in stage_columns(context.entity):
-        context.execute(
-            f"""
-            update {STAGE} s set converted_account_id = a.account_id
-            from public.accounts a
-            where a.external_id = s.converted_account_external_id and {where}
-            """
-        )
+    stage = stage_columns(context.entity)
+    for link, table, key in (
+        ("converted_account", "accounts", "account_id"),
+        ("converted_contact", "contacts", "contact_id"),
+        ("converted_project", "projects", "project_id"),
+    ):
+        if f"{link}_external_id" in stage:
+            context.execute(
+                f"""
+                update {STAGE} s set {link}_id = r.{key}
+                from public.{table} r
+                where r.external_id = s.{link}_external_id and {where}
+                """
+            )
     converted = context.conn.execute(
         f"select exists (select from {STAGE} s where s.status = 'converted' and {where})"  # type: ignore[arg-type]
     ).fetchone()
@@ -78,9 +87,11 @@ def load_leads(context: LoadContext, where: str = "true") -> MergeCounts:
         )
         context.execute(
             f"""
-            update {STAGE} s set converted_account_id = null, converted_date = null
+            update {STAGE} s set converted_account_id = null, converted_date = null,
+                converted_contact_id = null, converted_project_id = null
             where coalesce(s.status, 'new') <> 'converted' and {where}
-              and (s.converted_account_id is not null or s.converted_date is not null)
+              and num_nonnulls(s.converted_account_id, s.converted_date, s.converted_contact_id,
+                               s.converted_project_id) > 0
             """
         )
     counts = merge(context, LEADS, where)

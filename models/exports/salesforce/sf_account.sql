@@ -43,7 +43,7 @@ final as (
         nullif(btrim(country), '') as "BillingCountry",
         annual_revenue as "AnnualRevenue",
         employee_count as "NumberOfEmployees",
-        left(nullif(btrim(description), ''), 32000) as "Description",
+        nullif(btrim(description), '') as "Description",
         created_at as "CreatedDate",
         updated_at as "LastModifiedDate"
     from accounts

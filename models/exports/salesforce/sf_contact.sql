@@ -39,7 +39,7 @@ final as (
         nullif(btrim(city), '') as "MailingCity",
         nullif(btrim(country), '') as "MailingCountry",
         has_opted_out_of_email as "HasOptedOutOfEmail",
-        left(nullif(btrim(description), ''), 32000) as "Description",
+        nullif(btrim(description), '') as "Description",
         created_at as "CreatedDate",
         updated_at as "LastModifiedDate"
     from contacts

@@ -31,8 +31,9 @@ final as (
         case when lead_id is null then cast(contact_id as text) end as "Contact:Who.Crm_Id__c",
         cast(account_id as text) as "Account:What.Crm_Id__c",
         cast(project_id as text) as "Opportunity:What.Crm_Id__c",
-        left(nullif(btrim(subject), ''), 255) as "Subject",
-        left(nullif(btrim(body), ''), 32000) as "Description",
+        nullif(btrim(subject), '') as "Subject",
+        nullif(btrim(body), '') as "Description",
+        occurred_at as "ActivityDateTime",
         occurred_at as "StartDateTime",
         -- Salesforce requires an end; a meeting without one ends when it starts.
         coalesce(ends_at, occurred_at) as "EndDateTime",

@@ -50,8 +50,8 @@ final as (
             when 'unqualified' then 'Unqualified'
             when 'converted' then 'Closed - Converted'
         end as "Status",
-        estimated_amount as "AnnualRevenue",
-        left(nullif(btrim(description), ''), 32000) as "Description",
+        estimated_amount as "Estimated_Amount__c",
+        nullif(btrim(description), '') as "Description",
         coalesce(cast(status as text) = 'converted', false) as "IsConverted",
         converted_date as "ConvertedDate",
         cast(converted_account_id as text) as "ConvertedAccount.Crm_Id__c",

@@ -45,8 +45,8 @@ final as (
         coalesce(close_date, {{ local_date('created_at') }}) as "CloseDate",
         nullif(btrim(project_type), '') as "Type",
         nullif(btrim(lead_source), '') as "LeadSource",
-        left(nullif(btrim(next_step), ''), 255) as "NextStep",
-        left(nullif(btrim(description), ''), 32000) as "Description",
+        nullif(btrim(next_step), '') as "NextStep",
+        nullif(btrim(description), '') as "Description",
         created_at as "CreatedDate",
         updated_at as "LastModifiedDate"
     from projects

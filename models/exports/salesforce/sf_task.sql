@@ -37,8 +37,8 @@ final as (
         case when lead_id is null then cast(contact_id as text) end as "Contact:Who.Crm_Id__c",
         cast(account_id as text) as "Account:What.Crm_Id__c",
         cast(project_id as text) as "Opportunity:What.Crm_Id__c",
-        left(nullif(btrim(subject), ''), 255) as "Subject",
-        left(nullif(btrim(body), ''), 32000) as "Description",
+        nullif(btrim(subject), '') as "Subject",
+        nullif(btrim(body), '') as "Description",
         case cast(activity_type as text)
             when 'email' then 'Email'
             when 'call' then 'Call'
@@ -50,7 +50,9 @@ final as (
             when 'cancelled' then 'Deferred'
         end as "Status",
         cast('Normal' as text) as "Priority",
-        due_date as "ActivityDate",
+        -- The date Salesforce files the activity under: the due date, else the day it happened.
+        coalesce(due_date, {{ local_date('occurred_at') }}) as "ActivityDate",
+        due_date as "Crm_Due_Date__c",
         occurred_at as "CompletedDateTime",
         case
             when cast(activity_type as text) = 'call' and cast(direction as text) = 'inbound'

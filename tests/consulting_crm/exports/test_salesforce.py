@@ -16,12 +16,21 @@ from typing import Any
 
 import psycopg
 import pytest
+import yaml  # type: ignore[import-untyped]  # PyYAML ships no stubs; dbt installs it
 from psycopg import errors, sql
 from psycopg.rows import dict_row
 
 from consulting_crm.cli import main
 from consulting_crm.dbt_runner import BuildResult
-from consulting_crm.exports.salesforce import csv_cell, export_file_names
+from consulting_crm.exports.salesforce import (
+    FIELD_LIMITS,
+    OBJECTS,
+    TRUNCATION_MARKER,
+    csv_cell,
+    export_file_names,
+    field_limits_markdown,
+    truncate_cell,
+)
 from ingest.errors import ExitCode
 from ingest.formulas import needs_formula_guard
 
@@ -42,6 +51,41 @@ def test_csv_cells_are_what_data_loader_reads() -> None:
     assert csv_cell(Decimal("1E+3")) == "1000"
     assert csv_cell(40) == "40"
     assert csv_cell("=1+1") == "'=1+1"
+
+
+def test_truncate_cell_ends_in_the_marker_within_the_limit() -> None:
+    assert truncate_cell("x" * 255, 255) == "x" * 255
+    cut = truncate_cell("x" * 300, 255)
+    assert len(cut) == 255
+    assert cut == "x" * (255 - len(TRUNCATION_MARKER)) + "…[truncated]"
+
+
+# --------------------------------------------------------------------------------------------
+# The field-limit table
+# --------------------------------------------------------------------------------------------
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def test_every_exported_column_has_a_limit_or_is_unlimited() -> None:
+    """The limit table names exactly the columns of the models' contracts, in their order: a
+    column added to a model without a limit (or a number marked unlimited) fails here."""
+    spec = yaml.safe_load(
+        (ROOT / "models/exports/salesforce/_salesforce__models.yml").read_text(encoding="utf-8")
+    )
+    columns = {model["name"]: [c["name"] for c in model["columns"]] for model in spec["models"]}
+    assert {sobject.model: list(FIELD_LIMITS[sobject.name]) for sobject in OBJECTS} == columns
+    for sobject in OBJECTS:
+        model = next(m for m in spec["models"] if m["name"] == sobject.model)
+        for column in model["columns"]:
+            limit = FIELD_LIMITS[sobject.name][column["name"]]
+            text = column["data_type"] == "text"
+            assert (limit is not None) == text, (sobject.name, column["name"], limit)
+
+
+def test_the_docs_show_the_limit_table() -> None:
+    """docs/salesforce-mapping.md carries the table as the code has it (`cog -r` regenerates)."""
+    docs = (ROOT / "docs/salesforce-mapping.md").read_text(encoding="utf-8")
+    assert field_limits_markdown() in docs
 
 
 # --------------------------------------------------------------------------------------------
@@ -278,7 +322,7 @@ def test_picklists_are_salesforce_values(exported: Path) -> None:
     }
     assert {row["Priority"] for row in tasks.values()} == {"Normal"}
     assert tasks[T[1]]["CompletedDateTime"] == "2025-01-05T10:00:00.123Z"
-    assert tasks[T[5]]["ActivityDate"] == "2025-07-01"
+    assert tasks[T[5]]["ActivityDate"] == tasks[T[5]]["Crm_Due_Date__c"] == "2025-07-01"
     event = by_id(read_csv(exported / "6-Event-Opportunity.csv"))[T[3]]
     assert (event["StartDateTime"], event["EndDateTime"]) == (
         "2025-02-03T09:00:00.000Z",
@@ -322,6 +366,39 @@ def test_references_go_through_external_ids(exported: Path) -> None:
     assert account_tasks[T[7]]["Contact:Who.Crm_Id__c"] == ""
     kickoff = read_csv(exported / "6-Event-Opportunity.csv")[0]
     assert (kickoff["Contact:Who.Crm_Id__c"], kickoff["Opportunity:What.Crm_Id__c"]) == (C1, P1)
+
+
+def test_every_activity_carries_its_date_in_a_field_data_loader_sets(exported: Path) -> None:
+    """A Task's ActivityDate is its due date, else the day it happened (CompletedDateTime cannot
+    be loaded); an Event has ActivityDateTime, StartDateTime and EndDateTime."""
+    tasks = by_id(
+        read_csv(exported / "5-Task-Lead.csv")
+        + read_csv(exported / "5-Task-Account.csv")
+        + read_csv(exported / "5-Task-Opportunity.csv")
+    )
+    assert {key: (row["ActivityDate"], row["Crm_Due_Date__c"]) for key, row in tasks.items()} == {
+        T[1]: ("2025-01-05", ""),
+        T[2]: ("2025-02-02", ""),
+        T[5]: ("2025-07-01", "2025-07-01"),
+        T[6]: ("2025-03-01", ""),
+        T[7]: ("2025-03-02", ""),
+    }
+    events = by_id(
+        read_csv(exported / "6-Event-Lead.csv") + read_csv(exported / "6-Event-Opportunity.csv")
+    )
+    assert {
+        key: (row["ActivityDateTime"], row["StartDateTime"], row["EndDateTime"])
+        for key, row in events.items()
+    } == {
+        T[3]: ("2025-02-03T09:00:00.000Z", "2025-02-03T09:00:00.000Z", "2025-02-03T10:30:00.000Z"),
+        T[4]: ("2025-01-08T08:00:00.000Z", "2025-01-08T08:00:00.000Z", "2025-01-08T08:00:00.000Z"),
+    }
+
+
+def test_the_estimate_goes_to_its_own_field_not_annual_revenue(exported: Path) -> None:
+    leads = read_csv(exported / "4-Lead.csv")
+    assert "AnnualRevenue" not in leads[0]
+    assert {row["Crm_Id__c"]: row["Estimated_Amount__c"] for row in leads}[L1] == "15000.00"
 
 
 def test_since_exports_only_what_changed_and_clears_stale_files(
@@ -392,6 +469,71 @@ def test_powerbi_cannot_read_the_salesforce_schema(source_db: str) -> None:
 
 
 # --------------------------------------------------------------------------------------------
+# Values too long for their Salesforce field
+# --------------------------------------------------------------------------------------------
+OVERSIZED = f"""
+update public.accounts set name = repeat('x', 300) where account_id = '{A1}';
+-- 128 characters, Title's limit, but the formula guard makes the written cell 129.
+update public.contacts set title = '=' || repeat('t', 127) where contact_id = '{C1}';
+update public.activities set subject = repeat('s', 256) where activity_id = '{T[1]}';
+"""
+
+
+@pytest.fixture(scope="module")
+def oversized_db(make_database: Callable[..., str], dbt_build: Callable[..., BuildResult]) -> str:
+    conninfo = make_database()
+    with psycopg.connect(conninfo) as conn:
+        conn.execute(DATASET)  # type: ignore[arg-type]
+        conn.execute(OVERSIZED)  # type: ignore[arg-type]
+    result = dbt_build(conninfo, "--select", "path:models/exports/salesforce")
+    assert result.exit_code == ExitCode.OK, result
+    return conninfo
+
+
+def test_values_too_long_stop_the_export_before_any_file_is_written(
+    oversized_db: str, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "export"
+    out.mkdir()
+    (out / "1-Account.csv").write_text("an earlier export\n", encoding="utf-8")
+    assert export(oversized_db, out) == ExitCode.USER_ERROR
+    err = capfd.readouterr().err
+    assert err.splitlines() == [
+        "error: 3 values are longer than the Salesforce field allows, so nothing was written "
+        "(Data Loader would reject these rows):",
+        f'  Account {A1} "{"x" * 59}…": Name has 300 characters, Salesforce allows 255',
+        f'  Contact {C1} "Ada Lovelace": Title has 129 characters, Salesforce allows 128',
+        f'  Task {T[1]} "{"s" * 59}…": Subject has 256 characters, Salesforce allows 255',
+        "Shorten them in the CRM, or export with --truncate to cut them to the limit, ending in "
+        '"…[truncated]".',
+    ]
+    assert [path.name for path in out.iterdir()] == ["1-Account.csv"]
+    assert (out / "1-Account.csv").read_text(encoding="utf-8") == "an earlier export\n"
+
+
+def test_truncate_cuts_them_with_a_marker_and_says_how_many(
+    oversized_db: str, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "export"
+    assert export(oversized_db, out, "--truncate") == ExitCode.OK
+    shown = " ".join(capfd.readouterr().out.split())
+    assert (
+        '3 values were longer than the Salesforce field allows and cut to fit, ending in "…'
+        '[truncated]": Account ' in shown
+    )
+    assert f"Task {T[1]}" in shown
+    account = by_id(read_csv(out / "1-Account.csv"))[A1]
+    assert account["Name"] == "x" * 243 + TRUNCATION_MARKER
+    contact = by_id(read_csv(out / "2-Contact.csv"))[C1]
+    assert contact["Title"] == "'=" + "t" * 114 + TRUNCATION_MARKER
+    assert len(contact["Title"]) == 128
+    email = by_id(read_csv(out / "5-Task-Account.csv"))[T[1]]
+    assert email["Subject"] == "s" * 243 + TRUNCATION_MARKER
+    # Values that fit are written as they are.
+    assert by_id(read_csv(out / "1-Account.csv"))[A2]["Name"] == "'@Risk Partners"
+
+
+# --------------------------------------------------------------------------------------------
 # The round trip
 # --------------------------------------------------------------------------------------------
 def fetch(conninfo: str, query: str) -> dict[str, dict[str, Any]]:
@@ -403,26 +545,29 @@ def fetch(conninfo: str, query: str) -> dict[str, dict[str, Any]]:
 ACCOUNTS = """
     select {key} as key, name, domain, coalesce(website, domain) as website, industry, phone,
            street, city, state, postal_code, country, annual_revenue, employee_count, description,
-           created_at
+           date_trunc('milliseconds', created_at) as created_at
     from public.accounts t
 """
 CONTACTS = """
     select {key} as key, {ref}(t.account_id) as account, first_name, last_name, email, title,
            department, phone, mobile_phone, city, country, has_opted_out_of_email, description,
-           created_at
+           date_trunc('milliseconds', created_at) as created_at
     from public.contacts t
 """
 PROJECTS = """
     select {key} as key, {ref}(t.account_id) as account, {ref}(t.primary_contact_id) as contact,
            name, stage, amount, currency_code, probability,
            coalesce(close_date, created_at::date) as close_date, project_type, lead_source,
-           next_step, description, created_at
+           next_step, description, date_trunc('milliseconds', created_at) as created_at
     from public.projects t
 """
 LEADS = """
     select {key} as key, first_name, last_name, company, title, email, phone, website, city,
            country, lead_source, status, estimated_amount, description, converted_date,
-           {ref}(t.converted_account_id) as converted_account, created_at
+           {ref}(t.converted_account_id) as converted_account,
+           {ref}(t.converted_contact_id) as converted_contact,
+           {ref}(t.converted_project_id) as converted_project,
+           date_trunc('milliseconds', created_at) as created_at
     from public.leads t
 """
 ACTIVITIES = """
@@ -434,7 +579,8 @@ ACTIVITIES = """
            coalesce(ends_at, case when activity_type = 'meeting' then occurred_at end) as ends_at,
            due_date, {ref}(t.lead_id) as lead, {ref}(t.account_id) as account,
            {ref}(t.project_id) as project,
-           case when t.lead_id is null then {ref}(t.contact_id) end as contact, created_at
+           case when t.lead_id is null then {ref}(t.contact_id) end as contact,
+           date_trunc('milliseconds', created_at) as created_at
     from public.activities t
 """
 
@@ -451,6 +597,8 @@ def reference_sql(imported: bool) -> Callable[[str], str]:
             "t.primary_contact_id": "contacts a where a.contact_id",
             "t.contact_id": "contacts a where a.contact_id",
             "t.converted_account_id": "accounts a where a.account_id",
+            "t.converted_contact_id": "contacts a where a.contact_id",
+            "t.converted_project_id": "projects a where a.project_id",
             "t.lead_id": "leads a where a.lead_id",
             "t.project_id": "projects a where a.project_id",
         }[column]
@@ -508,11 +656,6 @@ def round_tripped(
 def test_round_trip_loses_only_what_the_mapping_says(round_tripped: str) -> None:
     """Fields with no Salesforce home come back empty, as docs/salesforce-mapping.md lists."""
     with psycopg.connect(round_tripped) as conn:
-        lead = conn.execute(
-            "select converted_contact_id, converted_project_id from public.leads "
-            "where external_id = %s",
-            (L1,),
-        ).fetchone()
         project = conn.execute(
             "select start_date, end_date, delivery_status from public.projects "
             "where external_id = %s",
@@ -524,10 +667,96 @@ def test_round_trip_loses_only_what_the_mapping_says(round_tripped: str) -> None
         sources = conn.execute(
             "select distinct source from public.accounts union select source from public.leads"
         ).fetchall()
-    assert lead == (None, None)
     assert project == (None, None, None)
     assert directions == (0,)
     assert sources == [("salesforce",)]
+
+
+TEMPLATES = [
+    (ACCOUNTS, "account_id"),
+    (CONTACTS, "contact_id"),
+    (PROJECTS, "project_id"),
+    (LEADS, "lead_id"),
+    (ACTIVITIES, "activity_id"),
+]
+
+
+@pytest.mark.slow
+def test_the_demo_data_survives_the_round_trip(
+    make_database: Callable[..., str], tmp_path: Path
+) -> None:
+    """`crm demo`'s consultancy, exported and imported into an empty database: every record with
+    every value, date (activities' included) and relation, but for what the mapping says."""
+    source = make_database(with_schema=False)
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        point_at(monkeypatch, source)
+        assert main(["demo", "--out", str(tmp_path / "demo")]) == ExitCode.OK
+    out = tmp_path / "export"
+    assert export(source, out, build=True) == ExitCode.OK
+    target = make_database()
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        point_at(monkeypatch, target)
+        files = sorted(str(path) for path in out.iterdir())
+        reports = str(tmp_path / "reports")
+        assert main(["import", "--profile", "salesforce", "--report-dir", reports, *files]) == 0
+    for template, id_column in TEMPLATES:
+        before = fetch(source, query_for(template, imported=False, id_column=id_column))
+        after = fetch(target, query_for(template, imported=True, id_column=id_column))
+        assert before, template
+        assert sorted(after) == sorted(before), template
+        differences = {
+            (key, name): (value, after[key][name])
+            for key, row in before.items()
+            for name, value in row.items()
+            if after[key][name] != value
+        }
+        assert differences == {}, template
+
+
+SALESFORCE_LEADS = """Id,LastName,Company,Status,AnnualRevenue,IsConverted,ConvertedDate,\
+ConvertedAccountId,ConvertedContactId,ConvertedOpportunityId,CreatedDate
+00Q5g00000ZzConvAAA,Shankar,Northwind Traders,Closed - Converted,12000000,true,2024-02-10,\
+0015g00000QxAbCAAV,0035g00000XyZaAAAQ,0065g00000OpP2AAAV,2024-01-05T09:00:00.000Z
+"""
+
+
+def test_a_salesforce_lead_export_links_what_the_lead_became(
+    make_database: Callable[..., str], tmp_path: Path
+) -> None:
+    """Salesforce's own Data Loader export: ConvertedContactId and ConvertedOpportunityId link
+    the imported contact and opportunity; the lead company's AnnualRevenue is no estimate."""
+    target = make_database()
+    leads = tmp_path / "leads.csv"
+    leads.write_text(SALESFORCE_LEADS, encoding="utf-8")
+    data = ROOT / "tests/data/spreadsheets"
+    files = [
+        data / "salesforce_accounts.csv",
+        data / "salesforce_contacts_report.csv",
+        data / "salesforce_opportunities.csv",
+        leads,
+    ]
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        point_at(monkeypatch, target)
+        code = main(["import", "--profile", "salesforce", *(str(path) for path in files)])
+    assert code == ExitCode.OK
+    with psycopg.connect(target) as conn:
+        lead = conn.execute(
+            "select l.status::text, l.converted_date::text, a.external_id, c.external_id, "
+            "p.external_id, l.estimated_amount from public.leads l "
+            "join public.accounts a on a.account_id = l.converted_account_id "
+            "join public.contacts c on c.contact_id = l.converted_contact_id "
+            "join public.projects p on p.project_id = l.converted_project_id"
+        ).fetchall()
+    assert lead == [
+        (
+            "converted",
+            "2024-02-10",
+            "0015g00000QxAbCAAV",
+            "0035g00000XyZaAAAQ",
+            "0065g00000OpP2AAAV",
+            None,
+        )
+    ]
 
 
 def test_a_second_import_of_the_export_changes_nothing(exported: Path, round_tripped: str) -> None:
