@@ -30,13 +30,15 @@ from ingest.load.staging import STAGE, stage_columns
 def load_activities(context: LoadContext) -> MergeCounts:
     reject_in_file_duplicates(context, "s.external_id", "external_id", noun="external id")
     stage = stage_columns(context.entity)
+    # External ids name records of the file's own system.
+    same = f" and p.external_system = {context.system}"
     lookups = [
-        ("project_id", "projects", "project_id", "p.external_id = s.project_external_id"),
-        ("project_id", "projects", "project_id", "p.external_id = s.what_external_id"),
-        ("account_id", "accounts", "account_id", "p.external_id = s.what_external_id"),
-        ("lead_id", "leads", "lead_id", "p.external_id = s.who_external_id"),
+        ("project_id", "projects", "project_id", f"p.external_id = s.project_external_id{same}"),
+        ("project_id", "projects", "project_id", f"p.external_id = s.what_external_id{same}"),
+        ("account_id", "accounts", "account_id", f"p.external_id = s.what_external_id{same}"),
+        ("lead_id", "leads", "lead_id", f"p.external_id = s.who_external_id{same}"),
         ("lead_id", "leads", "lead_id", "lower(p.email) = lower(s.lead_email)"),
-        ("contact_id", "contacts", "contact_id", "p.external_id = s.who_external_id"),
+        ("contact_id", "contacts", "contact_id", f"p.external_id = s.who_external_id{same}"),
         ("contact_id", "contacts", "contact_id", "lower(p.email) = lower(s.contact_email)"),
     ]
     for into, table, id_column, condition in lookups:
@@ -124,7 +126,8 @@ def load_activities(context: LoadContext) -> MergeCounts:
     context.execute(
         f"""
         update {STAGE} s set by_external_id = a.activity_id
-        from public.activities a where a.external_id = s.external_id
+        from public.activities a
+        where a.external_id = s.external_id and a.external_system = {context.system}
         """
     )
     # Without an external id an activity is the same when its type, time, subject and parent are.

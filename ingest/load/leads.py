@@ -53,7 +53,8 @@ def load_leads(context: LoadContext, where: str = "true") -> MergeCounts:
             f"""
             update {STAGE} s set converted_account_id = a.account_id
             from public.accounts a
-            where a.external_id = s.converted_account_external_id and {where}
+            where a.external_id = s.converted_account_external_id
+              and a.external_system = {context.system} and {where}
             """
         )
     converted = context.conn.execute(

@@ -13,7 +13,8 @@ def match_people(context: LoadContext, table: str, id_column: str, where: str = 
         f"""
         update {STAGE} s set by_external_id = t.{id_column}
         from public.{table} t
-        where t.external_id = s.external_id and {where}
+        where t.external_id = s.external_id and t.external_system = {context.system}
+          and {where}
         """
     )
     context.execute(
@@ -70,6 +71,7 @@ def resolve_accounts(
             update {STAGE} s set {into} = a.account_id
             from public.accounts a
             where s.{into} is null and a.external_id = s.{external}
+              and a.external_system = {context.system}
             """
         )
     if domain in stage:

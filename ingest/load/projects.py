@@ -40,7 +40,8 @@ def load_projects(context: LoadContext) -> MergeCounts:
         f"""
         update {STAGE} s set by_external_id = p.project_id,
                              account_id = coalesce(s.account_id, p.account_id)
-        from public.projects p where p.external_id = s.external_id
+        from public.projects p
+        where p.external_id = s.external_id and p.external_system = {context.system}
         """
     )
     reject_unresolved_account(
@@ -78,7 +79,9 @@ def load_projects(context: LoadContext) -> MergeCounts:
         context.execute(
             f"""
             update {STAGE} s set primary_contact_id = c.contact_id
-            from public.contacts c where c.external_id = s.primary_contact_external_id
+            from public.contacts c
+            where c.external_id = s.primary_contact_external_id
+              and c.external_system = {context.system}
             """
         )
     context.execute(
