@@ -68,8 +68,23 @@ MERGE_RULES = (
 # numbers, dates): read as blank, compared case-insensitively after trimming. Free text (names,
 # company, title, descriptions) keeps every value as written: `NA` is a surname, `None` a name.
 PLACEHOLDERS = frozenset(
-    ("-", "--", "–", "—", "n/a", "n.a.", "n.a", "na", "none", "null", "nil", "?", "tbd",
-     "#n/a", "unknown")
+    (
+        "-",
+        "--",
+        "–",
+        "—",
+        "n/a",
+        "n.a.",
+        "n.a",
+        "na",
+        "none",
+        "null",
+        "nil",
+        "?",
+        "tbd",
+        "#n/a",
+        "unknown",
+    )
 )
 # The kinds whose placeholders are blanks; a text field takes part when it has a `format`.
 PLACEHOLDER_KINDS = frozenset(

@@ -338,7 +338,8 @@ def test_reapplying_schema_changes_nothing_and_keeps_data(
 
 def test_external_ids_are_unique_per_system(seeded: psycopg.Connection) -> None:
     seeded.execute(
-        "insert into accounts (name, external_id, external_system) values ('Other', 'acc-1', 'hubspot')"
+        "insert into accounts (name, external_id, external_system) "
+        "values ('Other', 'acc-1', 'hubspot')"
     )
     with pytest.raises(errors.UniqueViolation, match="accounts_external_system_external_id_key"):
         seeded.execute(

@@ -14,7 +14,8 @@ from ingest.load.staging import Stager, _first_occurrences
 from tests.factories.imports import counts, run_import
 
 STORED = """
-insert into public.accounts (name, external_id, external_system) values ('Acme', 'acc-1', 'generic');
+insert into public.accounts (name, external_id, external_system)
+values ('Acme', 'acc-1', 'generic');
 insert into public.leads
     (lead_id, first_name, last_name, company, email, external_id, external_system)
 values ('00000000-0000-0000-0000-000000000001', 'Ada', 'Stored', 'Acme', 'ada@stored.example',

@@ -11,6 +11,10 @@ from ingest.entities import PLACEHOLDERS, REGISTRY
 from tests.factories.imports import counts, run_import, snapshot
 
 LINKEDIN_HEADER = "First Name,Last Name,URL,Email Address,Company,Position,Connected On\n"
+PLACEHOLDER_SUMMARY = (
+    "profile google_contacts:current (chosen from the headers); utf-8, delimiter ','; "
+    '0 to contacts, 1 to leads; placeholders like "-" in "Phone 1 - Value" read as blank'
+)
 HUBSPOT_HEADER = "Record ID,First Name,Last Name,Email,Phone Number,Create Date,Original Source\n"
 
 
@@ -214,7 +218,7 @@ def test_placeholders_are_blanks_in_formatted_fields_only(
         tmp_path,
     )
     assert counts(result) == (0, 1, 0, 0), result.message
-    assert 'placeholders like "-" in "Phone 1 - Value" read as blank' in result.message
+    assert result.message == PLACEHOLDER_SUMMARY
     # The phone stays; the surname NA is a value, written as given.
     assert fresh.execute("select phone, last_name from leads").fetchall() == [("+1 415 555", "NA")]
     generic = write(
