@@ -686,8 +686,9 @@ on conflict (version) do nothing;
 -- hand), not globally: HubSpot contact 901 and a generic file's record 901 are two records.
 -- Databases from before version 4 get external_system filled from source (the system that
 -- created the row, the only one that could have set its id until now), then the unique key
--- (external_system, external_id) replaces the global external_id unique. Re-applying changes
--- nothing.
+-- (external_id, external_system) replaces the global external_id unique (external_id first, so
+-- a lookup by the id alone, as references from another system need, uses it too). Re-applying
+-- changes nothing.
 -- ---------------------------------------------------------------------------------------------
 do $external_system$
 declare
@@ -710,12 +711,12 @@ begin
         end if;
         if not exists (
             select from pg_catalog.pg_constraint
-            where conname = target || '_external_system_external_id_key'
+            where conname = target || '_external_id_system_key'
               and conrelid = format('public.%I', target)::regclass
         ) then
             execute format(
-                'alter table public.%I add constraint %I unique (external_system, external_id)',
-                target, target || '_external_system_external_id_key'
+                'alter table public.%I add constraint %I unique (external_id, external_system)',
+                target, target || '_external_id_system_key'
             );
         end if;
         execute format(

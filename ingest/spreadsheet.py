@@ -295,6 +295,7 @@ def _load_file(
         staged_for_merge=stager.staged_for_merge,
     )
     merged = load_stage(load_context)
+    notes.update(load_context.notes)
     counts.inserted, counts.updated, counts.unchanged = (
         merged.inserted,
         merged.updated,

@@ -341,7 +341,7 @@ def test_external_ids_are_unique_per_system(seeded: psycopg.Connection) -> None:
         "insert into accounts (name, external_id, external_system) "
         "values ('Other', 'acc-1', 'hubspot')"
     )
-    with pytest.raises(errors.UniqueViolation, match="accounts_external_system_external_id_key"):
+    with pytest.raises(errors.UniqueViolation, match="accounts_external_id_system_key"):
         seeded.execute(
             "insert into accounts (name, external_id, external_system) "
             "values ('Third', 'acc-1', 'hubspot')"
@@ -384,7 +384,7 @@ def test_version_4_gives_existing_rows_their_system_from_source(
             "select conname from pg_constraint where conrelid = 'public.accounts'::regclass "
             "and contype = 'u' and conname like '%external%' order by 1"
         ).fetchall()
-        assert constraints == [("accounts_external_system_external_id_key",)]
+        assert constraints == [("accounts_external_id_system_key",)]
         connection.execute(
             "insert into public.accounts (name, external_id, external_system) "
             "values ('Other 901', '901', 'generic')"

@@ -31,6 +31,10 @@ class LoadContext:
     forced_entity: str | None = None
     # Columns a profile's constant ([variants.defaults]) may have filled: only blanks take them.
     constants: frozenset[str] = frozenset()
+    # Decisions the load took on evidence, for the file's summary (key → sentence), and the
+    # counts behind the notes on references found in another system.
+    notes: dict[str, str] = field(default_factory=dict)
+    cross_system: dict[str, int] = field(default_factory=dict)
     # Filled by the Stager: leads already inserted while reading, rows left for the merge.
     early_inserted: int = 0
     staged_for_merge: int | None = None

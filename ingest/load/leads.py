@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from ingest.entities import LEADS
 from ingest.load.context import LoadContext, MergeCounts
-from ingest.load.matching import match_people, set_targets
+from ingest.load.matching import match_people, resolve_external_ids, set_targets
 from ingest.load.merge import merge
 from ingest.load.rejects import (
     reject,
@@ -49,13 +49,12 @@ def load_leads(context: LoadContext, where: str = "true") -> MergeCounts:
         shown="coalesce(s.email, s.external_id, s.last_name)",
     )
     if "converted_account_external_id" in stage_columns(context.entity):
-        context.execute(
-            f"""
-            update {STAGE} s set converted_account_id = a.account_id
-            from public.accounts a
-            where a.external_id = s.converted_account_external_id
-              and a.external_system = {context.system} and {where}
-            """
+        resolve_external_ids(
+            context,
+            "converted_account_id",
+            "accounts",
+            "account_id",
+            "converted_account_external_id",
         )
     converted = context.conn.execute(
         f"select exists (select from {STAGE} s where s.status = 'converted' and {where})"  # type: ignore[arg-type]

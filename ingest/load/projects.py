@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from ingest.entities import PROJECTS
 from ingest.load.context import LoadContext, MergeCounts
-from ingest.load.matching import resolve_accounts, set_targets
+from ingest.load.matching import resolve_accounts, resolve_external_ids, set_targets
 from ingest.load.merge import merge
 from ingest.load.rejects import (
     reject,
@@ -76,13 +76,8 @@ def load_projects(context: LoadContext) -> MergeCounts:
     )
     stage = stage_columns(context.entity)
     if "primary_contact_external_id" in stage:
-        context.execute(
-            f"""
-            update {STAGE} s set primary_contact_id = c.contact_id
-            from public.contacts c
-            where c.external_id = s.primary_contact_external_id
-              and c.external_system = {context.system}
-            """
+        resolve_external_ids(
+            context, "primary_contact_id", "contacts", "contact_id", "primary_contact_external_id"
         )
     context.execute(
         f"""

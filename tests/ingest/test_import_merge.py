@@ -248,3 +248,52 @@ def test_placeholders_apply_to_the_registrys_formatted_fields() -> None:
     )
     assert not formatted & {"first_name", "last_name", "company", "title", "description"}
     assert {"-", "n/a", "none", "null"} <= PLACEHOLDERS
+
+
+def test_a_reference_only_another_system_has_finds_that_record_and_says_so(
+    fresh: psycopg.Connection, tmp_path: Path
+) -> None:
+    # Our accounts workbook carries the Salesforce account ids; a Salesforce task file names them.
+    accounts = write(tmp_path, "accounts.csv", "external_id,name,domain\n001A,Acme,acme.example\n")
+    run_import(fresh, accounts, tmp_path)
+    tasks = write(
+        tmp_path,
+        "tasks.csv",
+        "Id,WhatId,Subject,ActivityDate,Status,Priority,TaskSubtype\n"
+        "00T1,001A,Call Acme,2024-05-06,Completed,Normal,Call\n",
+    )
+    result = run_import(fresh, tasks, tmp_path)
+    assert counts(result) == (1, 0, 0, 0), result.message
+    assert result.message == (
+        "profile salesforce:task (chosen from the headers); utf-8, delimiter ','; "
+        'not mapped: Priority; 1 "WhatId" value(s) found only among accounts of another system than this file\'s '
+        "(the only record with that id was taken)"
+    )
+    assert fresh.execute(
+        "select a.name from activities t join accounts a using (account_id)"
+    ).fetchall() == [("Acme",)]
+
+
+def test_an_id_two_other_systems_share_names_neither(
+    fresh: psycopg.Connection, tmp_path: Path
+) -> None:
+    generic = write(tmp_path, "accounts.csv", "external_id,name,domain\n001A,Acme,acme.example\n")
+    hubspot = write(
+        tmp_path, "companies.csv", "Record ID,Company name,Website URL\n001A,Hub Co,hub.example\n"
+    )
+    run_import(fresh, generic, tmp_path)
+    run_import(fresh, hubspot, tmp_path)
+    tasks = write(
+        tmp_path,
+        "tasks.csv",
+        "Id,WhatId,Subject,ActivityDate,Status,Priority,TaskSubtype\n"
+        "00T1,001A,Call Acme,2024-05-06,Completed,Normal,Call\n",
+    )
+    result = run_import(fresh, tasks, tmp_path)
+    assert counts(result) == (0, 0, 0, 1), result.message
+    assert fresh.execute("select message from ingest.rejected_rows").fetchall() == [
+        (
+            'tasks.csv, row 2: no lead, contact, account or project matches "001A"; import them '
+            "first or correct the reference.",
+        )
+    ]
