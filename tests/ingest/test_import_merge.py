@@ -266,8 +266,8 @@ def test_a_reference_only_another_system_has_finds_that_record_and_says_so(
     assert counts(result) == (1, 0, 0, 0), result.message
     assert result.message == (
         "profile salesforce:task (chosen from the headers); utf-8, delimiter ','; "
-        'not mapped: Priority; 1 "WhatId" value(s) found only among accounts of another system than this file\'s '
-        "(the only record with that id was taken)"
+        'not mapped: Priority; 1 "WhatId" value(s) found only among accounts of another system '
+        "than this file's (the only record with that id was taken)"
     )
     assert fresh.execute(
         "select a.name from activities t join accounts a using (account_id)"
