@@ -6,8 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import psycopg
+import pytest
 
-from ingest.entities import PLACEHOLDERS, REGISTRY
+from ingest.entities import PLACEHOLDERS, REGISTRY, Field
 from tests.factories.imports import counts, run_import, snapshot
 
 LINKEDIN_HEADER = "First Name,Last Name,URL,Email Address,Company,Position,Connected On\n"
@@ -297,3 +298,22 @@ def test_an_id_two_other_systems_share_names_neither(
             "first or correct the reference.",
         )
     ]
+
+
+def test_the_merge_rules_are_registry_data() -> None:
+    rules = {
+        (entity.name, column.name): column.merge
+        for entity in REGISTRY.values()
+        for column in entity.columns
+        if column.merge != "overwrite"
+    }
+    assert rules == {
+        **{(name, "created_at"): "earliest" for name in REGISTRY},
+        **{(name, "external_id"): "fill_blank" for name in REGISTRY},
+        ("leads", "lead_source"): "fill_blank",
+        ("projects", "lead_source"): "fill_blank",
+    }
+    with pytest.raises(ValueError, match="x: unknown merge rule 'newest'"):
+        Field("x", merge="newest")
+    with pytest.raises(ValueError, match="x: a format is one of"):
+        Field("x", "date", format="phone")
