@@ -162,7 +162,9 @@ create table if not exists public.accounts (
     employee_count integer constraint accounts_employee_count_nonnegative
         check (employee_count >= 0),
     description text,
-    external_id text constraint accounts_external_id_key unique,
+    external_id text,
+    -- the system external_id belongs to (schema version 4): unique per system, not globally
+    external_system text not null default 'manual',
     source text not null default 'manual',
     import_batch_id bigint
         references ingest.import_batches (import_batch_id) on delete set null,
@@ -192,7 +194,9 @@ create table if not exists public.contacts (
     country text,
     has_opted_out_of_email boolean not null default false,
     description text,
-    external_id text constraint contacts_external_id_key unique,
+    external_id text,
+    -- the system external_id belongs to (schema version 4): unique per system, not globally
+    external_system text not null default 'manual',
     source text not null default 'manual',
     import_batch_id bigint
         references ingest.import_batches (import_batch_id) on delete set null,
@@ -229,7 +233,9 @@ create table if not exists public.projects (
     project_type text,
     next_step text,
     description text,
-    external_id text constraint projects_external_id_key unique,
+    external_id text,
+    -- the system external_id belongs to (schema version 4): unique per system, not globally
+    external_system text not null default 'manual',
     source text not null default 'manual',
     import_batch_id bigint
         references ingest.import_batches (import_batch_id) on delete set null,
@@ -271,7 +277,9 @@ create table if not exists public.leads (
     converted_contact_id uuid references public.contacts (contact_id) on delete set null,
     converted_project_id uuid references public.projects (project_id) on delete set null,
     converted_date date,
-    external_id text constraint leads_external_id_key unique,
+    external_id text,
+    -- the system external_id belongs to (schema version 4): unique per system, not globally
+    external_system text not null default 'manual',
     source text not null default 'manual',
     import_batch_id bigint
         references ingest.import_batches (import_batch_id) on delete set null,
@@ -321,7 +329,9 @@ create table if not exists public.activities (
     contact_id uuid references public.contacts (contact_id) on delete set null,
     thread_key text,
     details jsonb not null default '{}'::jsonb,
-    external_id text constraint activities_external_id_key unique,
+    external_id text,
+    -- the system external_id belongs to (schema version 4): unique per system, not globally
+    external_system text not null default 'manual',
     source text not null default 'manual',
     import_batch_id bigint
         references ingest.import_batches (import_batch_id) on delete set null,
@@ -731,10 +741,56 @@ begin
     end loop;
 end
 $lengths$;
-insert into ingest.schema_version (version, description)
-values (4, 'length limits on text columns (<table>_<column>_length)')
-on conflict (version) do nothing;
 -- END length limits (issue 13, schema version 4) ---------------------------------------------
+
+
+-- BEGIN external ids per source system (issue 13, schema version 4) --------------------------
+-- An external id is unique within the system it came from (the import profile: generic, hubspot,
+-- salesforce, google_contacts, linkedin, outlook; mail for mail; manual for rows written by
+-- hand), not globally: HubSpot contact 901 and a generic file's record 901 are two records.
+-- Databases from before version 4 get external_system filled from source (the system that
+-- created the row, the only one that could have set its id until now), then the unique key
+-- (external_id, external_system) replaces the global external_id unique (external_id first, so
+-- a lookup by the id alone, as references from another system need, uses it too). Re-applying
+-- changes nothing.
+-- ---------------------------------------------------------------------------------------------
+do $external_system$
+declare
+    target text;
+begin
+    foreach target in array array['accounts', 'contacts', 'projects', 'leads', 'activities']
+    loop
+        if not exists (
+            select from information_schema.columns c
+            where c.table_schema = 'public' and c.table_name = target
+              and c.column_name = 'external_system'
+        ) then
+            execute format('alter table public.%I add column external_system text', target);
+            execute format('update public.%I set external_system = source', target);
+            execute format(
+                'alter table public.%I alter column external_system set default ''manual'', '
+                'alter column external_system set not null',
+                target
+            );
+        end if;
+        if not exists (
+            select from pg_catalog.pg_constraint
+            where conname = target || '_external_id_system_key'
+              and conrelid = format('public.%I', target)::regclass
+        ) then
+            execute format(
+                'alter table public.%I add constraint %I unique (external_id, external_system)',
+                target, target || '_external_id_system_key'
+            );
+        end if;
+        execute format(
+            'alter table public.%I drop constraint if exists %I',
+            target, target || '_external_id_key'
+        );
+    end loop;
+end
+$external_system$;
+-- END external ids per source system (issue 13, schema version 4) ----------------------------
 
 -- ---------------------------------------------------------------------------------------------
 -- Version record.
@@ -744,5 +800,7 @@ values
     (1, 'accounts, contacts, leads, projects, activities; import audit trail; RLS'),
     (2, 'activities.updated_at stamped on insert and indexed (change cursor)'),
     (3, 'access control: members only (crm_private.members), anon without privileges; '
-        'ingest.run_locks: pooler-safe nightly lease and import row lock')
+        'ingest.run_locks: pooler-safe nightly lease and import row lock'),
+    (4, 'length limits on text columns (<table>_<column>_length); external ids unique per '
+        'source system (external_system)')
 on conflict (version) do nothing;

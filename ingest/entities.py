@@ -63,8 +63,45 @@ POSTAL_CODE_MAX_LENGTH = 20  # Salesforce's PostalCode
 
 # Columns of every table that no file fills: the database sets them (the id by its default,
 # updated_at by a trigger) or the importer does, the same for every row of a file (source: the
-# profile or "mail"; import_batch_id: the file's batch).
-SYSTEM_COLUMNS = ("source", "import_batch_id", "updated_at")
+# profile or "mail"; external_system: the system its external_id belongs to, the same profile
+# name; import_batch_id: the file's batch).
+SYSTEM_COLUMNS = ("source", "external_system", "import_batch_id", "updated_at")
+
+# How a later import merges a value into a stored record (Field.merge):
+MERGE_RULES = (
+    "overwrite",  # a value in the file replaces the stored one (a blank cell never does)
+    "earliest",  # the earlier of the stored and the new value (first-touch dates)
+    "fill_blank",  # the file's value only fills a blank stored value (origin facts, ids)
+)
+
+# Cells that mean "no value" in fields that hold a formatted value (phones, emails, URLs,
+# numbers, dates): read as blank, compared case-insensitively after trimming. Free text (names,
+# company, title, descriptions) keeps every value as written: `NA` is a surname, `None` a name.
+PLACEHOLDERS = frozenset(
+    (
+        "-",
+        "--",
+        "–",
+        "—",
+        "n/a",
+        "n.a.",
+        "n.a",
+        "na",
+        "none",
+        "null",
+        "nil",
+        "?",
+        "tbd",
+        "#n/a",
+        "unknown",
+    )
+)
+# The kinds whose placeholders are blanks; a text field takes part when it has a `format`.
+PLACEHOLDER_KINDS = frozenset(
+    ("email", "domain", "money", "percent", "integer", "date", "timestamp")
+)
+# Text that follows a format, though it is stored as written.
+TEXT_FORMATS = ("phone", "url")
 
 
 @dataclass(frozen=True)
@@ -78,10 +115,16 @@ class Field:
     references: tuple[str, ...] = ()  # for kind "id": the reference fields it is resolved from
     max_length: int | None = None  # characters; None: the kind's (KIND_MAX_LENGTHS)
     long_text: bool = False  # free text (descriptions, bodies): no length limit
+    merge: str = "overwrite"  # one of MERGE_RULES: how a later import changes a stored value
+    format: str | None = None  # for kind "text": one of TEXT_FORMATS (phone, url)
 
     def __post_init__(self) -> None:
         if self.kind not in KIND_SQL_TYPES:
             raise ValueError(f"{self.name}: unknown kind {self.kind!r}")
+        if self.merge not in MERGE_RULES:
+            raise ValueError(f"{self.name}: unknown merge rule {self.merge!r}")
+        if self.format is not None and (self.kind != "text" or self.format not in TEXT_FORMATS):
+            raise ValueError(f"{self.name}: a format is one of {TEXT_FORMATS}, on a text field")
         if (self.kind == "enum") != (self.enum in ENUMS):
             raise ValueError(f"{self.name}: an enum field names one of {list(ENUMS)}")
 
@@ -96,6 +139,11 @@ class Field:
         if self.long_text or self.kind not in KIND_MAX_LENGTHS:
             return None
         return self.max_length or KIND_MAX_LENGTHS[self.kind]
+
+    @property
+    def placeholders_are_blank(self) -> bool:
+        """Whether cells like `-` or `n/a` (PLACEHOLDERS) are blanks in this field."""
+        return self.kind in PLACEHOLDER_KINDS or self.format is not None
 
     @property
     def cast(self) -> str:
@@ -139,15 +187,19 @@ def _text(*names: str) -> tuple[Field, ...]:
 DESCRIPTION = Field("description", long_text=True)
 
 
-def _url(name: str) -> Field:
-    return Field(name, max_length=URL_MAX_LENGTH)
+def _phone(*names: str) -> tuple[Field, ...]:
+    return tuple(Field(name, format="phone", max_length=PHONE_MAX_LENGTH) for name in names)
 
 
-def _phone(name: str) -> Field:
-    return Field(name, max_length=PHONE_MAX_LENGTH)
+def _url(*names: str) -> tuple[Field, ...]:
+    return tuple(Field(name, format="url", max_length=URL_MAX_LENGTH) for name in names)
 
 
-CREATED_AT = Field("created_at", "timestamp", default="now()")
+# First-touch facts: when a record was first known keeps the earliest date any import gave, and
+# where it came from is written once; a record's external id is the first one it got.
+CREATED_AT = Field("created_at", "timestamp", default="now()", merge="earliest")
+LEAD_SOURCE = Field("lead_source", merge="fill_blank")
+EXTERNAL_ID = Field("external_id", "key", merge="fill_blank")
 ACCOUNT_REFERENCES = (
     Field("account_external_id", "key"),
     Field("account_name"),
@@ -159,13 +211,13 @@ LEADS = Entity(
     name="leads",
     id_column="lead_id",
     columns=(
-        Field("external_id", "key"),
+        EXTERNAL_ID,
         *_text("first_name", "last_name", "company", "title"),
         Field("email", "email"),
-        _phone("phone"),
-        _url("website"),
-        _url("linkedin_url"),
-        *_text("city", "country", "lead_source"),
+        *_phone("phone"),
+        *_url("website", "linkedin_url"),
+        *_text("city", "country"),
+        LEAD_SOURCE,
         Field("status", "enum", "lead_status", default="'new'"),
         Field("estimated_amount", "money"),
         DESCRIPTION,
@@ -188,12 +240,12 @@ ACCOUNTS = Entity(
     name="accounts",
     id_column="account_id",
     columns=(
-        Field("external_id", "key"),
+        EXTERNAL_ID,
         Field("name"),
         Field("domain", "domain"),
-        _url("website"),
+        *_url("website"),
         Field("industry"),
-        _phone("phone"),
+        *_phone("phone"),
         *_text("street", "city", "state"),
         Field("postal_code", max_length=POSTAL_CODE_MAX_LENGTH),
         Field("country"),
@@ -209,14 +261,13 @@ CONTACTS = Entity(
     name="contacts",
     id_column="contact_id",
     columns=(
-        Field("external_id", "key"),
+        EXTERNAL_ID,
         ACCOUNT_ID,
         *_text("first_name", "last_name"),
         Field("email", "email"),
         *_text("title", "department"),
-        _phone("phone"),
-        _phone("mobile_phone"),
-        _url("linkedin_url"),
+        *_phone("phone", "mobile_phone"),
+        *_url("linkedin_url"),
         *_text("city", "country"),
         Field("has_opted_out_of_email", "boolean", default="false"),
         DESCRIPTION,
@@ -231,7 +282,7 @@ PROJECTS = Entity(
     name="projects",
     id_column="project_id",
     columns=(
-        Field("external_id", "key"),
+        EXTERNAL_ID,
         ACCOUNT_ID,
         Field(
             "primary_contact_id",
@@ -247,7 +298,8 @@ PROJECTS = Entity(
         Field("start_date", "date"),
         Field("end_date", "date"),
         Field("delivery_status", "enum", "delivery_status"),
-        *_text("lead_source", "project_type", "next_step"),
+        LEAD_SOURCE,
+        *_text("project_type", "next_step"),
         DESCRIPTION,
         CREATED_AT,
     ),
@@ -263,7 +315,7 @@ ACTIVITIES = Entity(
     name="activities",
     id_column="activity_id",
     columns=(
-        Field("external_id", "key"),
+        EXTERNAL_ID,
         Field("activity_type", "enum", "activity_type"),
         Field("direction", "enum", "activity_direction"),
         Field("status", "enum", "activity_status", default="'completed'"),

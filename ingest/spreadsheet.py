@@ -29,7 +29,7 @@ from ingest.audit import (
     record_failure,
     record_rejections,
 )
-from ingest.entities import DATE_ORDERS, ENTITY_FIELDS, ROW_IDENTITY, Field
+from ingest.entities import DATE_ORDERS, ENTITY_FIELDS, PLACEHOLDERS, ROW_IDENTITY, Field
 from ingest.errors import CrmError, ExitCode
 from ingest.files import Snapshot, special_file_problem
 from ingest.formulas import restore_formula
@@ -295,10 +295,12 @@ def _load_file(
         entity=variant.entity,
         headers={target: source.header for target, source in sources.items()},
         forced_entity=options.entity,
+        constants=frozenset(variant.defaults),
         early_inserted=stager.early_inserted,
         staged_for_merge=stager.staged_for_merge,
     )
     merged = load_stage(load_context)
+    notes.update(load_context.notes)
     counts.inserted, counts.updated, counts.unchanged = (
         merged.inserted,
         merged.updated,
@@ -371,14 +373,35 @@ def _validate_chunk(
     for target, placeholders in variant.blanks.items():
         if target in raw:
             raw[target] = raw[target].where(~raw[target].str.strip().isin(placeholders), "")
+    # `-`, `n/a`, `none` … (PLACEHOLDERS) are blanks in fields with a format (phone, email, URL,
+    # number, date); free text such as names keeps them as written (`NA` is a surname).
+    for target in raw:
+        if not fields[str(target)].placeholders_are_blank:
+            continue
+        column = raw[target]
+        placeholder = column.str.strip().str.casefold().isin(PLACEHOLDERS)
+        if placeholder.any():
+            raw[target] = column.where(~placeholder, "")
+            header = sources[str(target)].header
+            context.notes.setdefault(
+                f"placeholders {target}",
+                f'placeholders like "{column[placeholder].iloc[0].strip()}" in "{header}" read '
+                "as blank",
+            )
     for target, separator in variant.first_of.items():
         if target in raw:
             raw[target] = raw[target].str.split(separator, n=1, regex=False).str[0].str.strip()
+    # A profile's constant fills blank cells; the stage's from_constant lists, per row, the
+    # columns it filled, so the merge lets it fill only blank stored values (never overwrite).
+    from_constant = pd.Series("", index=index, dtype=object)
     for target, default in variant.defaults.items():
         if target in raw:
-            raw[target] = raw[target].where(raw[target].str.strip().ne(""), default)
+            blank = raw[target].fillna("").str.strip().eq("")
+            raw[target] = raw[target].where(~blank, default)
         else:
+            blank = pd.Series(True, index=index)
             raw[target] = pd.Series(default, index=index, dtype=object)
+        from_constant = from_constant.where(~blank, from_constant + "," + target)
     typed, rejections_in_values = validate_frame(raw, fields, sources, context, row_numbers)
     rejections.extend(rejections_in_values)
     identity = ROW_IDENTITY.get(variant.entity)
@@ -414,6 +437,9 @@ def _validate_chunk(
                     raw_row={headers[i]: cells[i] for i in range(width)},
                 )
     typed.insert(0, "row_number", row_numbers[typed.index])
+    if variant.defaults:
+        marked = from_constant[typed.index]
+        typed["from_constant"] = ("{" + marked.str.lstrip(",") + "}").where(marked.ne(""), None)
     return typed, rejections
 
 

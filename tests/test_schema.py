@@ -336,6 +336,66 @@ def test_reapplying_schema_changes_nothing_and_keeps_data(
     assert versions == (4,)
 
 
+def test_external_ids_are_unique_per_system(seeded: psycopg.Connection) -> None:
+    seeded.execute(
+        "insert into accounts (name, external_id, external_system) "
+        "values ('Other', 'acc-1', 'hubspot')"
+    )
+    with pytest.raises(errors.UniqueViolation, match="accounts_external_id_system_key"):
+        seeded.execute(
+            "insert into accounts (name, external_id, external_system) "
+            "values ('Third', 'acc-1', 'hubspot')"
+        )
+
+
+def test_version_4_gives_existing_rows_their_system_from_source(
+    make_database: Callable[..., str],
+) -> None:
+    """A database from before version 4: external ids globally unique, no external_system."""
+    conninfo = make_database()
+    with psycopg.connect(conninfo) as connection:
+        for table in db.PUBLIC_TABLES:
+            connection.execute(
+                sql.SQL(
+                    "alter table public.{table} drop column external_system, "
+                    "add constraint {old} unique (external_id)"
+                ).format(
+                    table=sql.Identifier(table),
+                    old=sql.Identifier(f"{table}_external_id_key"),
+                )
+            )
+        connection.execute("delete from ingest.schema_version where version = 4")
+        connection.execute(
+            "insert into public.accounts (name, external_id, source) values "
+            "('Northwind', '901', 'hubspot'), ('Contoso', null, 'generic'), "
+            "('Fabrikam', 'F-1', 'manual')"
+        )
+        connection.commit()
+        assert db.apply_schema(connection) == 4
+        rows = connection.execute(
+            "select name, external_id, external_system from public.accounts order by name"
+        ).fetchall()
+        assert rows == [
+            ("Contoso", None, "generic"),
+            ("Fabrikam", "F-1", "manual"),
+            ("Northwind", "901", "hubspot"),
+        ]
+        constraints = connection.execute(
+            "select conname from pg_constraint where conrelid = 'public.accounts'::regclass "
+            "and contype = 'u' and conname like '%external%' order by 1"
+        ).fetchall()
+        assert constraints == [("accounts_external_id_system_key",)]
+        connection.execute(
+            "insert into public.accounts (name, external_id, external_system) "
+            "values ('Other 901', '901', 'generic')"
+        )
+        connection.rollback()
+    before = _catalog(conninfo)
+    with psycopg.connect(conninfo) as connection:
+        assert db.apply_schema(connection) == 4
+    assert _catalog(conninfo) == before
+
+
 def test_schema_applies_to_an_empty_database(make_database: Callable[..., str]) -> None:
     conninfo = make_database(with_schema=False)
     with psycopg.connect(conninfo) as connection:

@@ -33,7 +33,8 @@ def load_accounts(context: LoadContext) -> MergeCounts:
     context.execute(
         f"""
         update {STAGE} s set by_external_id = a.account_id
-        from public.accounts a where a.external_id = s.external_id
+        from public.accounts a
+        where a.external_id = s.external_id and a.external_system = {context.system}
         """
     )
     context.execute(

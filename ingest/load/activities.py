@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from ingest.entities import ACTIVITIES
 from ingest.load.context import LoadContext, MergeCounts
-from ingest.load.matching import resolve_accounts, set_targets
+from ingest.load.matching import resolve_accounts, resolve_external_ids, set_targets
 from ingest.load.merge import merge
 from ingest.load.rejects import (
     reject,
@@ -30,21 +30,31 @@ from ingest.load.staging import STAGE, stage_columns
 def load_activities(context: LoadContext) -> MergeCounts:
     reject_in_file_duplicates(context, "s.external_id", "external_id", noun="external id")
     stage = stage_columns(context.entity)
-    lookups = [
-        ("project_id", "projects", "project_id", "p.external_id = s.project_external_id"),
-        ("project_id", "projects", "project_id", "p.external_id = s.what_external_id"),
-        ("account_id", "accounts", "account_id", "p.external_id = s.what_external_id"),
-        ("lead_id", "leads", "lead_id", "p.external_id = s.who_external_id"),
-        ("lead_id", "leads", "lead_id", "lower(p.email) = lower(s.lead_email)"),
-        ("contact_id", "contacts", "contact_id", "p.external_id = s.who_external_id"),
-        ("contact_id", "contacts", "contact_id", "lower(p.email) = lower(s.contact_email)"),
+    # By external id within the file's system, then by email, then by an id only another system
+    # has (see resolve_external_ids; a record found by another reference is not looked for).
+    by_id = [
+        ("project_id", "projects", "project_id", "project_external_id", "false"),
+        ("project_id", "projects", "project_id", "what_external_id", "s.account_id is not null"),
+        ("account_id", "accounts", "account_id", "what_external_id", "s.project_id is not null"),
+        ("lead_id", "leads", "lead_id", "who_external_id", "s.contact_id is not null"),
+        ("contact_id", "contacts", "contact_id", "who_external_id", "s.lead_id is not null"),
     ]
-    for into, table, id_column, condition in lookups:
+    for into, table, id_column, reference, _ in by_id:
+        resolve_external_ids(context, into, table, id_column, reference, passes=("own",))
+    by_email = [
+        ("lead_id", "leads", "lead_id", "lead_email"),
+        ("contact_id", "contacts", "contact_id", "contact_email"),
+    ]
+    for into, table, id_column, reference in by_email:
         context.execute(
             f"""
             update {STAGE} s set {into} = p.{id_column}
-            from public.{table} p where s.{into} is null and {condition}
+            from public.{table} p where s.{into} is null and lower(p.email) = lower(s.{reference})
             """
+        )
+    for into, table, id_column, reference, unless in by_id:
+        resolve_external_ids(
+            context, into, table, id_column, reference, unless=unless, passes=("other",)
         )
     if "project_name" in stage:
         context.execute(
@@ -124,7 +134,8 @@ def load_activities(context: LoadContext) -> MergeCounts:
     context.execute(
         f"""
         update {STAGE} s set by_external_id = a.activity_id
-        from public.activities a where a.external_id = s.external_id
+        from public.activities a
+        where a.external_id = s.external_id and a.external_system = {context.system}
         """
     )
     # Without an external id an activity is the same when its type, time, subject and parent are.

@@ -29,9 +29,20 @@ class LoadContext:
     entity: str  # the mapped entity ("people" for contact/lead files)
     headers: dict[str, str]  # stage column → header in the file
     forced_entity: str | None = None
+    # Columns a profile's constant ([variants.defaults]) may have filled: only blanks take them.
+    constants: frozenset[str] = frozenset()
+    # Decisions the load took on evidence, for the file's summary (key → sentence), and the
+    # counts behind the notes on references found in another system.
+    notes: dict[str, str] = field(default_factory=dict)
+    cross_system: dict[str, int] = field(default_factory=dict)
     # Filled by the Stager: leads already inserted while reading, rows left for the merge.
     early_inserted: int = 0
     staged_for_merge: int | None = None
+
+    @property
+    def system(self) -> str:
+        """The file's system (its profile) as an SQL literal: external ids are unique within it."""
+        return "'" + self.source.replace("'", "''") + "'"
 
     def header(self, column: str) -> str:
         return self.headers.get(column, column)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from ingest.entities import LEADS
 from ingest.load.context import LoadContext, MergeCounts
-from ingest.load.matching import match_people, set_targets
+from ingest.load.matching import match_people, resolve_external_ids, set_targets
 from ingest.load.merge import merge
 from ingest.load.rejects import (
     reject,
@@ -58,13 +58,7 @@ def load_leads(context: LoadContext, where: str = "true") -> MergeCounts:
         ("converted_project", "projects", "project_id"),
     ):
         if f"{link}_external_id" in stage:
-            context.execute(
-                f"""
-                update {STAGE} s set {link}_id = r.{key}
-                from public.{table} r
-                where r.external_id = s.{link}_external_id and {where}
-                """
-            )
+            resolve_external_ids(context, f"{link}_id", table, key, f"{link}_external_id")
     converted = context.conn.execute(
         f"select exists (select from {STAGE} s where s.status = 'converted' and {where})"  # type: ignore[arg-type]
     ).fetchone()

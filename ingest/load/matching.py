@@ -13,7 +13,8 @@ def match_people(context: LoadContext, table: str, id_column: str, where: str = 
         f"""
         update {STAGE} s set by_external_id = t.{id_column}
         from public.{table} t
-        where t.external_id = s.external_id and {where}
+        where t.external_id = s.external_id and t.external_system = {context.system}
+          and {where}
         """
     )
     context.execute(
@@ -54,6 +55,57 @@ def set_targets(context: LoadContext, where: str = "true") -> None:
     )
 
 
+def resolve_external_ids(
+    context: LoadContext,
+    into: str,
+    table: str,
+    id_column: str,
+    reference: str,
+    *,
+    unless: str = "false",
+    passes: tuple[str, ...] = ("own", "other"),
+) -> None:
+    """Set ``into`` to the record of ``table`` whose external id the stage's ``reference`` gives.
+
+    External ids are unique per system: the record with that id in the file's system wins. An id
+    no record of that system has may still be exactly one record's id in another system (a
+    generic file written with Salesforce ids, a Salesforce file naming them): that record is
+    taken, and the summary says so. An id several systems share names none of them. Rows where
+    ``unless`` holds (another reference found the record) are left alone by that second pass.
+    ``passes`` runs only the file's own system ("own") or only the others ("other").
+    """
+    if "own" in passes:
+        context.execute(
+            f"""
+            update {STAGE} s set {into} = p.{id_column}
+            from public.{table} p
+            where s.{into} is null and p.external_id = s.{reference}
+              and p.external_system = {context.system}
+            """
+        )
+    if "other" not in passes:
+        return
+    found = context.execute(
+        f"""
+        update {STAGE} s set {into} = p.{id_column}
+        from public.{table} p
+        where s.{into} is null and not ({unless}) and p.external_id = s.{reference}
+          and not exists (
+              select from public.{table} q
+              where q.external_id = p.external_id and q.{id_column} <> p.{id_column})
+        """
+    )
+    if found:
+        header = context.header(reference)
+        key = f"external ids {reference}"
+        earlier = context.cross_system.get(key, 0)
+        context.cross_system[key] = earlier + found
+        context.notes[key] = (
+            f'{earlier + found} "{header}" value(s) found only among {table} of another system '
+            "than this file's (the only record with that id was taken)"
+        )
+
+
 def resolve_accounts(
     context: LoadContext, into: str, *, prefix: str = "account", email_fallback: bool = False
 ) -> None:
@@ -65,13 +117,7 @@ def resolve_accounts(
     external, domain, name = (f"{prefix}_external_id", f"{prefix}_domain", f"{prefix}_name")
     stage = stage_columns(context.entity)
     if external in stage:
-        context.execute(
-            f"""
-            update {STAGE} s set {into} = a.account_id
-            from public.accounts a
-            where s.{into} is null and a.external_id = s.{external}
-            """
-        )
+        resolve_external_ids(context, into, "accounts", "account_id", external)
     if domain in stage:
         context.execute(
             f"""

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from ingest.entities import PROJECTS
 from ingest.load.context import LoadContext, MergeCounts
-from ingest.load.matching import resolve_accounts, set_targets
+from ingest.load.matching import resolve_accounts, resolve_external_ids, set_targets
 from ingest.load.merge import merge
 from ingest.load.rejects import (
     reject,
@@ -40,7 +40,8 @@ def load_projects(context: LoadContext) -> MergeCounts:
         f"""
         update {STAGE} s set by_external_id = p.project_id,
                              account_id = coalesce(s.account_id, p.account_id)
-        from public.projects p where p.external_id = s.external_id
+        from public.projects p
+        where p.external_id = s.external_id and p.external_system = {context.system}
         """
     )
     reject_unresolved_account(
@@ -75,11 +76,8 @@ def load_projects(context: LoadContext) -> MergeCounts:
     )
     stage = stage_columns(context.entity)
     if "primary_contact_external_id" in stage:
-        context.execute(
-            f"""
-            update {STAGE} s set primary_contact_id = c.contact_id
-            from public.contacts c where c.external_id = s.primary_contact_external_id
-            """
+        resolve_external_ids(
+            context, "primary_contact_id", "contacts", "contact_id", "primary_contact_external_id"
         )
     context.execute(
         f"""

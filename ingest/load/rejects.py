@@ -39,7 +39,7 @@ def reject(
             (import_batch_id, row_number, column_name, raw_value, reason_code, message, raw_row)
         select %(batch)s, s.row_number, %(header)s, ({value})::text, %(reason)s,
                {prefix} || {explain},
-               jsonb_strip_nulls(to_jsonb(s) - 'row_number')
+               jsonb_strip_nulls(to_jsonb(s) - 'row_number' - 'from_constant')
         from bad s
     """
     return context.execute(

@@ -49,6 +49,10 @@ RESOLUTION_COLUMNS: dict[str, str] = {
     "early": "boolean",  # leads inserted while the file was read (see Stager)
 }
 
+# Copied with the values: per row, the columns whose value a profile's constant gave (a PostgreSQL
+# text array like `{lead_source}`, or blank); the merge lets those only fill blanks.
+FROM_CONSTANT = "from_constant"
+
 
 def stage_columns(entity: str) -> dict[str, str]:
     """Stage column → SQL type: row number, every field, currencies read from amounts."""
@@ -58,6 +62,7 @@ def stage_columns(entity: str) -> dict[str, str]:
         columns[name] = spec.sql_type
         if spec.kind == "money":
             columns[f"{name}__currency"] = "text"
+    columns[FROM_CONSTANT] = "text[]"
     for name, kind in RESOLUTION_COLUMNS.items():
         columns.setdefault(name, kind)
     return columns
@@ -80,6 +85,7 @@ def create_stage(conn: psycopg.Connection, entity: str) -> list[str]:
         copied.append(name)
         if spec.kind == "money":
             copied.append(f"{name}__currency")
+    copied.append(FROM_CONSTANT)
     return copied
 
 
@@ -234,9 +240,15 @@ class Stager:
             if picked is not None:
                 values = [_pick(value, picked) for value in values]
                 keys = [_pick(value, picked) for value in keys]
-            chunk.leads_columns = [*names, "source", "import_batch_id"]
+            chunk.leads_columns = [*names, "source", "external_system", "import_batch_id"]
             chunk.leads_csv = _csv(
-                zip(*values, [self.source] * count, [str(self.batch_id)] * count, strict=True)
+                zip(
+                    *values,
+                    [self.source] * count,
+                    [self.source] * count,
+                    [str(self.batch_id)] * count,
+                    strict=True,
+                )
             )
             chunk.keys_csv = _csv(zip(*keys, strict=True))
             self.early_inserted += count
@@ -287,12 +299,13 @@ class Stager:
                 as u (row_number, external_id, email)
             where (u.external_id is not null and (
                       select true from public.leads t
-                      where t.external_id = u.external_id limit 1))
+                      where t.external_id = u.external_id
+                        and t.external_system = %(system)s limit 1))
                or (u.email is not null and (
                       select true from public.leads t
                       where lower(t.email) = lower(u.email) limit 1))
             """,
-            {"rows": numbers, "ids": external_ids, "emails": emails},
+            {"rows": numbers, "ids": external_ids, "emails": emails, "system": self.source},
         )
         return {row[0] for row in cursor}
 

@@ -68,6 +68,7 @@ def relink(conn: psycopg.Connection) -> int:
                     update ingest.mail_messages m set activity_id = a.activity_id, body = null
                     from public.activities a
                     where {just_linked} and a.external_id = {external_id}
+                      and a.external_system = 'mail'
                     """
                 ).format(just_linked=sql.SQL(just_linked), external_id=EXTERNAL_ID)
             )
@@ -135,7 +136,7 @@ def create_activities(
         """
         insert into public.activities (
             activity_type, direction, subject, body, occurred_at, lead_id, account_id,
-            contact_id, thread_key, details, external_id, source, import_batch_id
+            contact_id, thread_key, details, external_id, external_system, source, import_batch_id
         )
         select 'email', m.direction::public.activity_direction, m.subject, m.body,
                m.occurred_at, m.lead_id, case when m.lead_id is null then m.account_id end,
@@ -146,11 +147,11 @@ def create_activities(
                    'linked_address', m.linked_address,
                    'message_id_conflict', m.has_message_id_conflict
                ),
-               {external_id}, %(source)s, {batch}
+               {external_id}, %(source)s, %(source)s, {batch}
         from {table} m
         where {where}
         order by m.occurred_at
-        on conflict (external_id) do nothing
+        on conflict (external_system, external_id) do nothing
         """
     ).format(table=sql.SQL(table), where=sql.SQL(where), batch=batch, external_id=EXTERNAL_ID)
     return rowcount(conn, query, {"source": SOURCE})

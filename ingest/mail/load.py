@@ -572,6 +572,7 @@ def _merge_stage(conn: psycopg.Connection, batch_id: int, options: _Options) -> 
             update {stage} m set activity_id = a.activity_id
             from public.activities a
             where m.link_state = 'linked' and a.external_id = {external_id}
+              and a.external_system = 'mail'
             """
         ).format(stage=sql.SQL(STAGE), external_id=EXTERNAL_ID)
     )
@@ -650,10 +651,11 @@ def _create_leads(conn: psycopg.Connection, batch_id: int) -> int:
         conn,
         f"""
         insert into public.leads
-            (first_name, last_name, company, email, lead_source, source, import_batch_id)
+            (first_name, last_name, company, email, lead_source, source, external_system,
+             import_batch_id)
         select distinct on (lower(s.from_address))
                s.sender_first_name, s.sender_last_name, s.sender_company, s.from_address,
-               'Email', %(source)s, %(batch)s
+               'Email', %(source)s, %(source)s, %(batch)s
         from {STAGE} s
         where s.link_state = 'unmatched' and s.direction = 'inbound' and not s.is_automated
           and s.from_address is not null

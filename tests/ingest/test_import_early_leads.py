@@ -14,13 +14,16 @@ from ingest.load.staging import Stager, _first_occurrences
 from tests.factories.imports import counts, run_import
 
 STORED = """
-insert into public.accounts (name, external_id) values ('Acme', 'acc-1');
-insert into public.leads (lead_id, first_name, last_name, company, email, external_id)
+insert into public.accounts (name, external_id, external_system)
+values ('Acme', 'acc-1', 'generic');
+insert into public.leads
+    (lead_id, first_name, last_name, company, email, external_id, external_system)
 values ('00000000-0000-0000-0000-000000000001', 'Ada', 'Stored', 'Acme', 'ada@stored.example',
-        'L-1');
+        'L-1', 'generic');
 insert into public.leads (lead_id, first_name, last_name, company)
 values ('00000000-0000-0000-0000-000000000002', 'Bo', 'Nameonly', 'Beta Co');
 """  # fixed ids: rejected rows name the record they matched, and the two runs must agree
+# (the external ids are the generic profile's, as if an earlier generic import wrote them)
 
 # Row numbers as a spreadsheet shows them (the header is row 1). With 3 rows per chunk, the
 # duplicates below fall in other chunks than the rows they repeat.

@@ -106,7 +106,7 @@ insert into public.accounts (account_id, name, domain, website, industry, phone,
     ('{A1}', 'Acme GmbH', 'acme.example', 'https://www.acme.example', 'Consulting',
         '+49 30 1234567', 'Hauptstr. 1', 'Berlin', 'BE', '10115', 'Germany', 1200000.50, 40,
         '=HYPERLINK("http://evil.example","click")', '2024-01-02 09:00+00', '{OLD}'),
-    ('{A2}', '@Risk Partners', 'risk.example', null, null, '-', null, null, null, null, null,
+    ('{A2}', '@Risk Partners', 'risk.example', null, null, '-ext. 42', null, null, null, null, null,
         null, null, 'Line one
 line two', '2024-02-01 09:00+00', '{RECENT}'),
     ('{A3}', 'Beta', null, null, null, null, null, null, null, null, null, null, null, null,
@@ -257,7 +257,7 @@ def test_formula_payloads_are_guarded_and_numbers_are_not(exported: Path) -> Non
     assert accounts[A1]["Phone"] == "+49 30 1234567"
     assert accounts[A1]["AnnualRevenue"] == "1200000.50"
     assert accounts[A2]["Name"] == "'@Risk Partners"
-    assert accounts[A2]["Phone"] == "'-"
+    assert accounts[A2]["Phone"] == "'-ext. 42"
     assert accounts[A2]["Description"] == "Line one\nline two"
     contacts = by_id(read_csv(exported / "2-Contact.csv"))
     assert contacts[C1]["Title"] == "'+SUM(A1)"
