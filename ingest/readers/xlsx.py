@@ -172,6 +172,8 @@ def open_xlsx(path: Path, *, sheet: str | None = None) -> SheetTable:
         raise unreadable_workbook(path, exc) from exc
     try:
         names = workbook.sheetnames
+        if not names:  # openpyxl leaves out (with a warning) a sheet whose part is missing
+            raise unreadable_workbook(path, ValueError("no worksheet in it could be read"))
         if sheet is not None and sheet not in names:
             raise CrmError(
                 f"{name}: there is no sheet named {sheet!r}; the sheets are "
