@@ -295,3 +295,32 @@ def test_file_names_that_are_not_utf8_and_a_corrupt_workbook(
         ("Kunden-\\xfc.csv", "loaded"),
         ("broken.xlsx", "failed"),
     ]
+
+
+def test_a_lost_connection_stops_the_run_and_leaves_the_file_in_the_inbox(
+    database: str,
+    inbox: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from consulting_crm import nightly
+
+    (inbox / "accounts.csv").write_text(GOOD)
+    _old(inbox / "accounts.csv")
+    real_import_file = nightly.import_file
+
+    def import_file(conn: psycopg.Connection, *args: Any, **kwargs: Any) -> Any:
+        with psycopg.connect(database, autocommit=True) as killer:  # the server goes away
+            killer.execute("select pg_terminate_backend(%s)", (conn.info.backend_pid,))
+        return real_import_file(conn, *args, **kwargs)
+
+    monkeypatch.setattr(nightly, "import_file", import_file)
+    capsys.readouterr()
+    assert _nightly(inbox) == ExitCode.USER_ERROR
+    err = capsys.readouterr().err
+    assert [line for line in err.splitlines() if line.strip()] == [
+        line for line in err.splitlines() if line.startswith("error: accounts.csv: the database ")
+    ], err
+    assert "connection was lost while importing it" in err and "Traceback" not in err
+    assert (inbox / "accounts.csv").exists()  # nothing wrong with the file: the next run takes it
+    assert not (inbox / "failed").exists()
