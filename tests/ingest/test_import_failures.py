@@ -16,7 +16,7 @@ from ingest.dispatch import import_file
 from ingest.errors import ConnectionLost
 from ingest.options import ImportOptions, MailOptions
 from tests.factories.imports import run_import
-from tests.factories.spreadsheets import SHEET1, rewrite_xlsx_member, write_xlsx
+from tests.factories.spreadsheets import SHEET1, Cell, rewrite_xlsx_member, write_xlsx
 
 GOOD = "name,domain\nAlder Foods,alder.example\n"
 
@@ -130,7 +130,10 @@ def test_a_corrupt_workbook_is_a_failed_batch_and_the_next_file_loads(
 def test_uncalculated_formulas_fail_the_file_calculated_ones_import(
     fresh: psycopg.Connection, tmp_path: Path
 ) -> None:
-    rows = [["name", "domain", "employee_count"], ["Alder", "alder.example", "=10*2"]]
+    rows: list[list[Cell]] = [
+        ["name", "domain", "employee_count"],
+        ["Alder", "alder.example", "=10*2"],
+    ]
     script = write_xlsx(tmp_path / "script.xlsx", {"S": rows})
     saved = write_xlsx(tmp_path / "saved.xlsx", {"S": rows}, cached={"C2": "20"})
     failed = run_import(fresh, script, tmp_path)
