@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from rich.table import Table
 
 from ingest.dispatch import import_file
 from ingest.options import ImportOptions, MailOptions
-from ingest.results import FileResult
+from ingest.results import FileResult, display_name, readable
 
 
 def import_with_progress(
@@ -38,7 +39,7 @@ def import_with_progress(
         transient=True,
     ) as bar:
         for path in files:
-            task = bar.add_task(path.name, total=None)
+            task = bar.add_task(display_name(path), total=None, markup=False)
 
             def report(done: int, total: int = 0, task: TaskID = task) -> None:
                 bar.update(task, completed=done, total=total or None)
@@ -66,7 +67,7 @@ def print_summary(results: Sequence[FileResult], *, console: Console) -> None:
         status = result.status.replace("_", " ")
         style = {"failed": "red", "skipped": "yellow", "dry run": "cyan"}.get(status, "green")
         counts = result.counts
-        cells = [result.path.name]
+        cells = [result.name]
         if wide:
             cells.append(result.profile or result.kind)
         cells += [
@@ -81,15 +82,30 @@ def print_summary(results: Sequence[FileResult], *, console: Console) -> None:
     console.print(table)
     for result in results:
         if result.message:
-            note = result.message
-            if not note.startswith(result.path.name):
-                note = f"{result.path.name}: {note}"
+            note = readable(result.message)
+            if not note.startswith(result.name):
+                note = f"{result.name}: {note}"
             console.print(note, highlight=False, markup=False)
         if result.reject_report is not None:
             console.print(
-                f"{result.path.name}: rejected rows are listed in {result.reject_report}",
+                f"{result.name}: rejected rows are listed in {readable(str(result.reject_report))}",
                 highlight=False,
                 markup=False,
             )
     if any(result.status == "dry_run" for result in results):
         console.print("Dry run: nothing was written.")
+
+
+def print_tracebacks(results: Sequence[FileResult], *, console: Console) -> None:
+    """With CRM_DEBUG=1, the traceback of every unexpected error that failed a file (for a
+    developer; the summary already said what failed and where it was raised)."""
+    if os.environ.get("CRM_DEBUG", "") in ("", "0"):
+        return
+    for result in results:
+        if result.traceback:
+            console.print(
+                f"{result.name}: traceback of the unexpected error:\n{result.traceback}",
+                highlight=False,
+                markup=False,
+                soft_wrap=True,
+            )

@@ -28,7 +28,6 @@ import shutil
 import socket
 import threading
 import time
-import traceback
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -46,10 +45,10 @@ from consulting_crm.dbt_runner import (
 )
 from consulting_crm.settings import Settings, load_settings
 from ingest.dispatch import import_file, is_mail
-from ingest.errors import CrmError, ExitCode
+from ingest.errors import ConnectionLost, CrmError, ExitCode
 from ingest.options import ImportOptions, MailOptions
 from ingest.readers import REPORT_SUFFIX
-from ingest.results import FileResult
+from ingest.results import FileResult, display_name, readable
 
 # The nightly lock is a lease: a row of ingest.run_locks (schema.sql, "pooler-safe locks") that a
 # run claims with one UPDATE, renews from a heartbeat thread while it runs and clears at the end.
@@ -267,7 +266,7 @@ def _import_inbox(
         if now - _newest_change(entry) < settle_seconds:
             run.files.append(
                 InboxFile(
-                    name=entry.name,
+                    name=display_name(entry),
                     status="waiting",
                     message=f"changed less than {settle_seconds:.0f} s ago (still being "
                     "copied?); left for the next run.",
@@ -281,11 +280,16 @@ def _import_inbox(
                     path=entry,
                     kind="unknown",
                     status="failed",
-                    message=f"{entry.name}: a link to a file that does not exist (any more).",
+                    message=f"{display_name(entry)}: a link to a file that does not exist "
+                    "(any more).",
                 )
             )
         for path in _files_of(entry) if entry.exists() else []:
-            console.print(f"Importing {path.relative_to(inbox)}…", highlight=False)
+            console.print(
+                f"Importing {readable(str(path.relative_to(inbox)))}…",
+                highlight=False,
+                markup=False,
+            )
             # A file's reject report goes to the archive beside it; a plain folder's files keep
             # theirs beside themselves inside the folder, which moves as a whole (two files of the
             # same name in different subfolders must not share one report).
@@ -295,37 +299,33 @@ def _import_inbox(
                 years=settings.years,
                 report_dir=archive if path == entry else None,
             )
+            # import_file turns anything unexpected into a failed result (with its traceback);
+            # a lost connection stops the run, leaving this entry in the inbox for the next.
             try:
                 results.append(import_file(conn, path, spreadsheet, mail_options))
+            except ConnectionLost:
+                raise
             except CrmError as exc:  # e.g. mail without owner addresses: this entry fails
                 results.append(
                     FileResult(path=path, kind="unknown", status="failed", message=str(exc))
                 )
-            except Exception as exc:  # a bug: this file's transaction rolled back; go on
-                message = (
-                    f"{path.name}: unexpected error, please report it with this traceback: "
-                    f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}"
-                )
-                results.append(
-                    FileResult(path=path, kind="unknown", status="failed", message=message)
-                )
         outcome = _combine(entry, inbox, results)
         if outcome.status == "failed":
             destination = _move(entry, failed)
-            reason = failed / f"{entry.name}{REASON_SUFFIX}"
+            reason = failed / f"{entry.name}{REASON_SUFFIX}"  # beside it, in its own bytes
             reason.write_text(_reason_text(entry, results), encoding="utf-8")
             # Reject reports of a failed entry belong beside it, not in the archive.
             _move_reports(results, archive, failed)
         else:
             destination = _move(entry, archive)
-        outcome.moved_to = str(destination.relative_to(inbox))
+        outcome.moved_to = readable(str(destination.relative_to(inbox)))
         outcome.reject_report = _reports_after_move(results, entry, destination, inbox)
         run.files.append(outcome)
 
 
 def _combine(entry: Path, inbox: Path, results: list[FileResult]) -> InboxFile:
     """One line per inbox entry (a plain folder's files add up)."""
-    item = InboxFile(name=entry.name, status="loaded")
+    item = InboxFile(name=display_name(entry), status="loaded")
     if not results:
         item.status = "failed"
         item.message = "an empty folder: nothing to import."
@@ -345,7 +345,7 @@ def _combine(entry: Path, inbox: Path, results: list[FileResult]) -> InboxFile:
         item.rejected += result.counts.rejected
         item.seconds += result.seconds
     item.seconds = round(item.seconds, 2)
-    messages = [result.message for result in results if result.message]
+    messages = [readable(result.message) for result in results if result.message]
     item.message = " | ".join(messages) or None
     return item
 
@@ -370,18 +370,21 @@ def _reports_after_move(
         if report.is_relative_to(entry):  # written inside a plain folder; moved with it
             report = destination / report.relative_to(entry)
         found.append(
-            str(report.relative_to(inbox)) if report.is_relative_to(inbox) else str(report)
+            readable(str(report.relative_to(inbox) if report.is_relative_to(inbox) else report))
         )
     return ", ".join(found) or None
 
 
 def _reason_text(entry: Path, results: list[FileResult]) -> str:
-    lines = [f"{entry.name} was not imported; nothing from it is in the database.", ""]
+    """Why an entry failed, in valid UTF-8 whatever the file's name (see ``readable``)."""
+    lines = [f"{display_name(entry)} was not imported; nothing from it is in the database.", ""]
     if not results:
         lines.append("It is an empty folder.")
     for result in results:
         if result.status == "failed":
-            lines.append(result.message or f"{result.path.name}: failed.")
+            lines.append(readable(result.message or f"{result.name}: failed."))
+            if result.traceback:
+                lines += ["", "Traceback, for whoever reports the bug:", result.traceback]
     lines += [
         "",
         "Fix the file and put it back into the inbox; the next run imports it. To import it by "

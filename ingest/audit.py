@@ -13,8 +13,8 @@ from collections.abc import Iterable
 
 import psycopg
 
-from ingest.errors import CrmError
-from ingest.results import BatchCounts, FileFacts, FileResult, Rejection
+from ingest.errors import ConnectionLost, CrmError
+from ingest.results import BatchCounts, FileFacts, FileResult, Rejection, readable
 
 # One import at a time, whichever importer runs it (spreadsheets, mail, relink, the nightly run):
 # each file's transaction locks this row of ``ingest.run_locks`` before it opens its batch, with
@@ -23,6 +23,21 @@ from ingest.results import BatchCounts, FileFacts, FileResult, Rejection
 # CRM's own role) can take it: a Power BI reader or an API role can neither take it nor hold it.
 IMPORT_LOCK = "import"
 RUN_LOCKS_TABLE = "ingest.run_locks"
+
+
+def is_connection_lost(conn: psycopg.Connection) -> bool:
+    """Whether ``conn`` is gone (closed, or broken by the server or the network)."""
+    return bool(conn.closed or conn.broken)
+
+
+def connection_lost(name: str, exc: BaseException) -> ConnectionLost:
+    """The one line for a connection that broke while ``name`` was being imported."""
+    detail = " ".join(readable(str(exc)).split()) or type(exc).__name__
+    return ConnectionLost(
+        f"{name}: the database connection was lost while importing it ({detail}); nothing from "
+        "this file was kept (files imported before it were). Check the server and run the "
+        "command again."
+    )
 
 
 def lock_imports(conn: psycopg.Connection) -> None:
@@ -81,7 +96,7 @@ def open_batch(
         values (%s, %s, %s, %s, %s, %s, %s)
         returning import_batch_id
         """,
-        (facts.name, facts.sha256, facts.size_bytes, profile, entity, encoding, dry_run),
+        (readable(facts.name), facts.sha256, facts.size_bytes, profile, entity, encoding, dry_run),
     ).fetchone()
     assert row is not None
     return int(row[0])
@@ -103,9 +118,9 @@ def record_rejections(
                     batch_id,
                     rejection.row_number,
                     rejection.column,
-                    rejection.value,
+                    readable(rejection.value) if rejection.value is not None else None,
                     rejection.reason_code,
-                    rejection.message,
+                    readable(rejection.message),
                     json.dumps(rejection.raw_row, default=str)
                     if rejection.raw_row is not None
                     else None,
@@ -138,7 +153,7 @@ def finish_batch(
             counts.updated,
             counts.unchanged,
             counts.rejected,
-            message,
+            readable(message) if message is not None else None,
             batch_id,
         ),
     )
@@ -165,14 +180,14 @@ def record_failed_batch(
             returning import_batch_id
             """,
             (
-                facts.name,
+                readable(facts.name),
                 facts.sha256,
                 facts.size_bytes,
                 profile,
                 entity,
                 encoding,
                 dry_run,
-                message,
+                readable(message),
             ),
         ).fetchone()
     assert row is not None
@@ -196,7 +211,7 @@ def record_failure(
     transaction of its own (:func:`record_failed_batch`) and its id set on the result.
     """
     result.status = "failed"
-    result.message = message
+    result.message = readable(message)
     result.counts = BatchCounts()
     result.import_batch_id = record_failed_batch(
         conn,

@@ -14,11 +14,18 @@ from pathlib import Path
 import psycopg
 
 from ingest import mail
+from ingest.audit import connection_lost, is_connection_lost
 from ingest.errors import CrmError, ExitCode
 from ingest.files import special_file_problem
 from ingest.options import ImportOptions, MailOptions, Progress
 from ingest.readers import REPORT_SUFFIX, SPREADSHEET_SUFFIXES
-from ingest.results import FileResult
+from ingest.results import (
+    FileResult,
+    display_name,
+    readable,
+    unexpected_failure,
+    unreadable_message,
+)
 
 
 def is_mail(path: Path) -> bool:
@@ -61,13 +68,42 @@ def import_file(
 ) -> FileResult:
     """Import one file (spreadsheet or mail export) in its own transaction.
 
-    Problems in the file become a failed result (with a message naming file, row and column);
-    problems the user must fix before anything can be imported (no owner address for mail, say)
-    raise :class:`CrmError`.
+    Problems in the file become a failed result (with a message naming file, row and column),
+    and so does anything unexpected while it is read (a bug: the message names it, the result
+    carries the traceback), so the next file goes on. Problems the user must fix before anything
+    can be imported (no owner address for mail, say) raise :class:`CrmError`; a lost database
+    connection raises :class:`ConnectionLost`, which stops the run.
     """
+    name = display_name(path)
+    failure: Exception
+    try:
+        return _import_file(conn, path, spreadsheet, mail_options, progress)
+    except CrmError:
+        raise
+    except psycopg.Error as exc:
+        if is_connection_lost(conn):
+            raise connection_lost(name, exc) from exc
+        failure = exc
+    except OSError as exc:  # before the importer could record anything (a link to nowhere)
+        return FileResult(
+            path=path, kind="unknown", status="failed", message=unreadable_message(name, exc)
+        )
+    except Exception as exc:
+        failure = exc
+    message, trace = unexpected_failure(name, failure)
+    return FileResult(path=path, kind="unknown", status="failed", message=message, traceback=trace)
+
+
+def _import_file(
+    conn: psycopg.Connection,
+    path: Path,
+    spreadsheet: ImportOptions,
+    mail_options: MailOptions,
+    progress: Progress | None,
+) -> FileResult:
     problem = special_file_problem(path)
     if problem is not None:  # refused before anything reads it: a FIFO or a device never ends
-        return FileResult(path=path, kind="unknown", status="failed", message=problem)
+        return FileResult(path=path, kind="unknown", status="failed", message=readable(problem))
     if is_mail(path):
         return mail.import_mail_file(
             conn,
@@ -90,8 +126,8 @@ def import_file(
         path=path,
         kind="unknown",
         status="failed",
-        message=f"{path.name}: not a spreadsheet ({', '.join(SPREADSHEET_SUFFIXES)}) or a mail "
-        "export (mbox, .eml, a folder of .eml files); skipped.",
+        message=f"{display_name(path)}: not a spreadsheet ({', '.join(SPREADSHEET_SUFFIXES)}) "
+        "or a mail export (mbox, .eml, a folder of .eml files); skipped.",
     )
 
 

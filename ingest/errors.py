@@ -11,7 +11,7 @@ class ExitCode(IntEnum):
     OK = 0
     BUG = 1  # an unexpected error: a bug, reported with its traceback
     USAGE = 2  # the command line itself was wrong (unknown option, missing argument)
-    USER_ERROR = 3  # the user can fix it: configuration, connection, an unreadable file
+    USER_ERROR = 3  # the user can fix it: configuration, connection (also one lost mid-run)
     ROWS_REJECTED = 4  # the import loaded, but some rows were rejected (see the reject report)
     FILE_FAILED = 5  # at least one file failed as a whole and loaded nothing
     BUILD_FAILED = 6  # dbt build (or a step after it) failed
@@ -44,3 +44,9 @@ class CrmError(Exception):
         super().__init__(message)
         if exit_code is not None:
             self.exit_code = exit_code
+
+
+class ConnectionLost(CrmError):
+    """The database connection broke during an import (the server stopped or restarted, the
+    network dropped it): the file being imported rolled back, and the run stops, because no
+    later file can be imported either. Exit code 3, like any connection problem."""

@@ -8,9 +8,35 @@ these in ``ingest.import_batches`` and ``ingest.rejected_rows`` is :mod:`ingest.
 from __future__ import annotations
 
 import hashlib
+import os
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
+
+
+def readable(text: str) -> str:
+    """``text`` as valid UTF-8 for the database, the terminal and reports.
+
+    A file name that is not UTF-8 (``b'Kunden-\\xfc.csv'`` written by an old Windows or Mac tool)
+    reaches Python with surrogate escapes, which neither PostgreSQL nor a UTF-8 terminal accepts;
+    each such byte is shown as ``\\xfc``. That names the byte exactly and guesses no encoding (the
+    same bytes read as Latin-1 would be ``ü``, as cp437 ``ⁿ``).
+    """
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        pass
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a surrogate that is no escaped byte
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def display_name(path: Path) -> str:
+    """The file's name as summaries, messages and ``import_batches.file_name`` show it."""
+    return readable(os.fspath(path.name))
 
 
 @dataclass(frozen=True)
@@ -52,7 +78,9 @@ class FileFacts:
         with path.open("rb") as handle:
             for block in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(block)
-        return cls(name=path.name, sha256=digest.hexdigest(), size_bytes=path.stat().st_size)
+        return cls(
+            name=display_name(path), sha256=digest.hexdigest(), size_bytes=path.stat().st_size
+        )
 
 
 FileStatus = Literal["loaded", "dry_run", "skipped", "failed"]
@@ -72,3 +100,42 @@ class FileResult:
     message: str | None = None
     import_batch_id: int | None = None
     reject_report: Path | None = None
+    encoding: str | None = None  # the encoding a spreadsheet was read in ("xlsx" for workbooks)
+    # For a developer: the traceback of an unexpected error (a bug) that failed this file. The
+    # message says what happened in one line; `crm import` prints this with CRM_DEBUG=1, and
+    # `crm nightly` writes it into the file's reason file.
+    traceback: str | None = None
+
+    @property
+    def name(self) -> str:
+        """The file's name, readable (see :func:`display_name`)."""
+        return display_name(self.path)
+
+
+def unreadable_message(name: str, exc: OSError) -> str:
+    """The one line for a file the operating system would not let us read."""
+    return (
+        f"{name}: could not be read ({exc.strerror or exc}); nothing was loaded. Check that the "
+        "file is there and that you may read it, then import it again."
+    )
+
+
+def unexpected_failure(name: str, exc: BaseException) -> tuple[str, str]:
+    """The message and traceback of an unexpected error (a bug) that failed one file.
+
+    The message names the error and where it was raised (file, line, function), so the batch
+    row alone is enough to find it; the full traceback goes to :attr:`FileResult.traceback`.
+    """
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = ""
+    if frames:
+        frame = frames[-1]
+        where = f", at {Path(frame.filename).name}:{frame.lineno} in {frame.name}"
+    detail = readable(str(exc)) or "no message"
+    message = (
+        f"{name}: unexpected error while importing it ({type(exc).__name__}: {detail}{where}); "
+        "nothing was loaded, and the next file goes on. This is a bug: please report it (with "
+        "CRM_DEBUG=1, crm import prints the traceback)."
+    )
+    text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    return message, readable(text)

@@ -22,20 +22,31 @@ from typing import TYPE_CHECKING
 import psycopg
 
 from ingest.audit import (
+    connection_lost,
     find_loaded_batch,
     finish_batch,
+    is_connection_lost,
     lock_imports,
     open_batch,
     record_failure,
     record_rejections,
 )
 from ingest.entities import DATE_ORDERS, ENTITY_FIELDS, PLACEHOLDERS, ROW_IDENTITY, Field
-from ingest.errors import CrmError, ExitCode
+from ingest.errors import ConnectionLost, CrmError, ExitCode
 from ingest.files import Snapshot, special_file_problem
-from ingest.formulas import restore_formula
+from ingest.formulas import guard_formula, restore_formula
 from ingest.options import ImportOptions
 from ingest.readers import REPORT_SUFFIX, Chunk, SheetTable, open_table
-from ingest.results import BatchCounts, FileFacts, FileResult, Rejection
+from ingest.results import (
+    BatchCounts,
+    FileFacts,
+    FileResult,
+    Rejection,
+    display_name,
+    readable,
+    unexpected_failure,
+    unreadable_message,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -63,12 +74,70 @@ def import_spreadsheet(
             f"--date-format {options.date_format} is not one of {', '.join(DATE_ORDERS)}."
         )
     result = FileResult(path=path, kind="spreadsheet", status="loaded")
+    name = display_name(path)
     problem = special_file_problem(path)
     if problem is not None:
-        result.status, result.message = "failed", problem
+        result.status, result.message = "failed", readable(problem)
         return result
-    snapshot = Snapshot.of([path])  # before hashing: the hash must cover exactly what is read
-    facts = FileFacts.of(path)
+    try:
+        snapshot = Snapshot.of([path])  # before hashing: the hash must cover exactly what is read
+        facts = FileFacts.of(path)
+    except OSError as exc:
+        # Not one byte could be read, so there is no hash to record a batch under (the audit
+        # trail identifies files by their bytes): the result alone says why.
+        result.status, result.message = "failed", unreadable_message(name, exc)
+        result.seconds = time.perf_counter() - started
+        return result
+
+    def fail(message: str) -> None:
+        _record_failure(conn, facts, result, options, message)
+
+    try:
+        _import(conn, path, options, result, facts, snapshot, progress, name)
+    except ConnectionLost:
+        raise
+    except CrmError as exc:
+        fail(str(exc))
+    except (psycopg.errors.DataError, psycopg.errors.IntegrityError) as exc:
+        detail = exc.diag.message_primary or str(exc)
+        constraint = f" (rule {exc.diag.constraint_name})" if exc.diag.constraint_name else ""
+        fail(
+            f"{name}: the database refused the file: {detail}{constraint}; nothing was "
+            "loaded. Correct the value it names and import again."
+        )
+    except psycopg.Error as exc:
+        if is_connection_lost(conn):
+            raise connection_lost(name, exc) from exc
+        # Still connected: the server stopped this statement (a timeout, a lock it could not
+        # get, an administrator's cancel). Nothing of the file was kept; the next file goes on.
+        detail = " ".join((exc.diag.message_primary or str(exc)).split())
+        fail(
+            f"{name}: the database stopped the import ({type(exc).__name__}: {detail}); "
+            "nothing was loaded. Import it again; if it happens again, ask whoever runs the "
+            "server."
+        )
+    except OSError as exc:
+        fail(unreadable_message(name, exc))
+    except Exception as exc:  # a bug: this file fails alone, with a trace a developer can use
+        message, trace = unexpected_failure(name, exc)
+        fail(message)
+        result.traceback = trace
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _import(
+    conn: psycopg.Connection,
+    path: Path,
+    options: ImportOptions,
+    result: FileResult,
+    facts: FileFacts,
+    snapshot: Snapshot,
+    progress: Progress | None,
+    name: str,
+) -> None:
+    """Skip the file when it was imported before; else load it in one transaction (raising on
+    anything that fails the file; :func:`import_spreadsheet` records the failure)."""
     if not options.force and not options.dry_run:
         earlier = find_loaded_batch(conn, facts.sha256)
         if earlier:
@@ -78,90 +147,102 @@ def import_spreadsheet(
                 f"already imported (batch {earlier[0]}, {earlier[1]}); nothing changed. "
                 "Use --force to import it again."
             )
-            return result
+            return
     from ingest.profiles import choose_mapping
 
-    table: SheetTable | None = None
-    mapping: Mapping | None = None
-    try:
-        table = open_table(path, sheet=options.sheet, encoding=options.encoding)
-        mapping = choose_mapping(
-            table.headers, file_name=path.name, profile=options.profile, entity=options.entity
-        )
-        result.profile = mapping.variant.label
-        result.entity = mapping.entity
-        with conn.transaction():
-            lock_imports(conn)
-            batch_id = open_batch(
-                conn,
-                facts,
-                profile=mapping.variant.label,
-                entity=mapping.entity,
-                encoding=table.encoding,
-                dry_run=options.dry_run,
-            )
-            result.import_batch_id = batch_id
-            notes: dict[str, str] = {}
-            counts = _load_file(conn, table, mapping, options, batch_id, progress, notes)
-            snapshot.check_unchanged(path.name)
-            result.counts = counts
-            result.message = describe(table, mapping, counts, notes)
-            if counts.rejected:
-                result.reject_report = write_reject_report(conn, batch_id, path, options)
-            if options.strict and counts.rejected:
-                first = conn.execute(
-                    "select message from ingest.rejected_rows where import_batch_id = %s "
-                    "order by row_number, rejected_row_id limit 1",
-                    (batch_id,),
-                ).fetchone()
-                raise CrmError(
-                    f"{path.name}: {counts.rejected} row(s) rejected and --strict is on, so "
-                    f"nothing was loaded. First: {first[0] if first else '?'} "
-                    f"All of them are in {result.reject_report}.",
-                    exit_code=ExitCode.FILE_FAILED,
-                )
-            finish_batch(conn, batch_id, counts, message=result.message)
-            if options.dry_run:
-                result.status = "dry_run"
-                raise psycopg.Rollback()
-    except CrmError as exc:
-        _record_failure(conn, facts, result, table, mapping, options, str(exc))
-    except (psycopg.errors.DataError, psycopg.errors.IntegrityError) as exc:
-        detail = exc.diag.message_primary or str(exc)
-        constraint = f" (rule {exc.diag.constraint_name})" if exc.diag.constraint_name else ""
-        _record_failure(
+    table = open_table(path, sheet=options.sheet, encoding=options.encoding)
+    result.encoding = table.encoding
+    mapping = choose_mapping(
+        table.headers, file_name=name, profile=options.profile, entity=options.entity
+    )
+    result.profile = mapping.variant.label
+    result.entity = mapping.entity
+    with conn.transaction():
+        lock_imports(conn)
+        batch_id = open_batch(
             conn,
             facts,
-            result,
-            table,
-            mapping,
-            options,
-            f"{path.name}: the database refused the file: {detail}{constraint}; nothing was "
-            "loaded. Correct the value it names and import again.",
+            profile=mapping.variant.label,
+            entity=mapping.entity,
+            encoding=table.encoding,
+            dry_run=options.dry_run,
         )
-    result.seconds = time.perf_counter() - started
-    return result
+        result.import_batch_id = batch_id
+        notes: dict[str, str] = {}
+        counts = _load_file(conn, table, mapping, options, batch_id, progress, notes)
+        snapshot.check_unchanged(name)
+        result.counts = counts
+        result.message = describe(table, mapping, counts, notes)
+        unwritten = None
+        if counts.rejected:
+            try:
+                result.reject_report = write_reject_report(conn, batch_id, path, options)
+            except OSError as exc:
+                unwritten = _report_not_written(exc, path, options, batch_id, counts.rejected)
+                result.message += "; " + unwritten
+        if options.strict and counts.rejected:
+            first = conn.execute(
+                "select message from ingest.rejected_rows where import_batch_id = %s "
+                "order by row_number, rejected_row_id limit 1",
+                (batch_id,),
+            ).fetchone()
+            where = (
+                f"All of them are in {result.reject_report}."
+                if result.reject_report is not None
+                else f"The reject report could not be written ({unwritten})."
+            )
+            raise CrmError(
+                f"{name}: {counts.rejected} row(s) rejected and --strict is on, so "
+                f"nothing was loaded. First: {first[0] if first else '?'} {where}",
+                exit_code=ExitCode.FILE_FAILED,
+            )
+        finish_batch(conn, batch_id, counts, message=result.message)
+        if options.dry_run:
+            result.status = "dry_run"
+            raise psycopg.Rollback()
+
+
+def _report_not_written(
+    exc: OSError, path: Path, options: ImportOptions, batch_id: int, rejected: int
+) -> str:
+    """What the summary says when the reject report could not be written: why, and where the
+    rejected rows are instead."""
+    folder = readable(str(options.report_dir or path.parent))
+    why = f"the reject report could not be written to {folder} ({exc.strerror or exc})"
+    if options.dry_run or options.strict:
+        return (
+            f"{why}; run the import again with --report-dir FOLDER (a folder you may write to) "
+            "to get it"
+        )
+    return (
+        f"{why}; the {rejected} rejected row(s) are kept in the database (ingest.rejected_rows, "
+        f"import batch {batch_id}); to get the report, import the file again with --force "
+        "--report-dir FOLDER (a folder you may write to)"
+    )
 
 
 def _record_failure(
     conn: psycopg.Connection,
     facts: FileFacts,
     result: FileResult,
-    table: SheetTable | None,
-    mapping: Mapping | None,
     options: ImportOptions,
     message: str,
 ) -> None:
-    record_failure(
-        conn,
-        facts,
-        result,
-        profile=mapping.variant.label if mapping else None,
-        entity=mapping.entity if mapping else None,
-        encoding=table.encoding if table else None,
-        message=message,
-        dry_run=options.dry_run,
-    )
+    try:
+        record_failure(
+            conn,
+            facts,
+            result,
+            profile=result.profile,
+            entity=result.entity,
+            encoding=result.encoding,
+            message=message,
+            dry_run=options.dry_run,
+        )
+    except psycopg.Error as exc:
+        if is_connection_lost(conn):
+            raise connection_lost(facts.name, exc) from exc
+        raise
 
 
 def describe(
@@ -226,7 +307,7 @@ def _load_file(
             target, ColumnSource(mapping.header_of(target), variant.values.get(target, {}))
         )
     context = ValidationContext(
-        file_name=table.path.name,
+        file_name=display_name(table.path),
         date_order=options.date_format or variant.date_format,
         default_date_order=options.default_date_format,
         decimal_comma=table.delimiter == ";",
@@ -283,14 +364,14 @@ def _load_file(
     notes.update(context.notes)
     if counts.read == 0:
         raise CrmError(
-            f"{table.path.name}: the file has a header row but no data rows. "
+            f"{display_name(table.path)}: the file has a header row but no data rows. "
             "Export it again with the rows you want to import.",
             exit_code=ExitCode.FILE_FAILED,
         )
     load_context = LoadContext(
         conn=conn,
         batch_id=batch_id,
-        file_name=table.path.name,
+        file_name=display_name(table.path),
         source=variant.profile,
         entity=variant.entity,
         headers={target: source.header for target, source in sources.items()},
@@ -446,7 +527,13 @@ def _validate_chunk(
 def write_reject_report(
     conn: psycopg.Connection, batch_id: int, path: Path, options: ImportOptions
 ) -> Path:
-    """Write the batch's rejected rows to `<file stem>.rejected.csv` (UTF-8 with BOM for Excel)."""
+    """Write the batch's rejected rows to `<file stem>.rejected.csv` (UTF-8 with BOM for Excel).
+
+    Every text cell goes through :func:`guard_formula`, as in the Salesforce export: a rejected
+    value like ``=HYPERLINK(...)`` must open as text, not run as a formula. Raises OSError when
+    the folder cannot be written (the caller says so in the summary; the rows stay in the
+    database).
+    """
     folder = options.report_dir or path.parent
     folder.mkdir(parents=True, exist_ok=True)
     report = folder / f"{path.stem}{REPORT_SUFFIX}"
@@ -461,5 +548,7 @@ def write_reject_report(
                 (batch_id,),
             )
             for record in cur:
-                writer.writerow(record)
+                writer.writerow(
+                    [guard_formula(cell) if isinstance(cell, str) else cell for cell in record]
+                )
     return report

@@ -20,6 +20,7 @@ from consulting_crm.cli.relink import relink_command
 from consulting_crm.cli.report import report_command
 from consulting_crm.cli.settings import config_app
 from ingest.errors import CrmError, ExitCode
+from ingest.results import readable
 
 app = typer.Typer(
     name="crm",
@@ -51,7 +52,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         app(args=argv, prog_name="crm")
     except CrmError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        # readable(): a message may name a file whose name is not UTF-8 (surrogate escapes),
+        # which the terminal would refuse with a traceback instead of the one line.
+        err_console.print("[bold red]error:[/] ", end="", highlight=False)
+        err_console.print(readable(str(exc)), highlight=False, soft_wrap=True, markup=False)
         return int(exc.exit_code)
     except SystemExit as exc:  # click ends every run this way, with the command's exit code
         if exc.code is None:

@@ -14,8 +14,8 @@ from typing import Annotated
 import typer
 
 from consulting_crm import database as db
-from consulting_crm.cli.output import console
-from consulting_crm.importing import import_with_progress, print_summary
+from consulting_crm.cli.output import console, err_console
+from consulting_crm.importing import import_with_progress, print_summary, print_tracebacks
 from consulting_crm.settings import load_settings
 from ingest.dispatch import expand_paths, summary_exit_code
 from ingest.entities import DATE_ORDERS, ENTITIES
@@ -129,8 +129,10 @@ def import_command(
     idempotently; see docs/importing.md.
 
     Exit codes: 0 every file loaded (or was already imported); 4 files loaded but some rows were
-    rejected (see the reject report); 5 at least one file failed and loaded nothing; 3 a problem
-    you can fix before anything is imported (a missing file, no database).
+    rejected (see the reject report); 5 at least one file failed and loaded nothing (each file
+    fails alone; the next goes on); 3 a problem you can fix before anything is imported (a
+    missing file, no database) or the database connection was lost (the file being imported
+    rolled back; the run stops).
     """
     if template is not None:
         console.print(f"wrote {write_template(template, out)}")
@@ -189,6 +191,7 @@ def import_command(
             raise CrmError(f"the database at {target.where} has no schema yet; run `crm db init`.")
         results = import_with_progress(conn, files, spreadsheet, mail_options, console=console)
     print_summary(results, console=console)
+    print_tracebacks(results, console=err_console)
     code = summary_exit_code(results)
     if code != ExitCode.OK:
         raise typer.Exit(int(code))

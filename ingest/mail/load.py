@@ -20,15 +20,17 @@ import psycopg
 from psycopg import sql
 
 from ingest.audit import (
+    connection_lost,
     find_loaded_batch,
     finish_batch,
+    is_connection_lost,
     lock_imports,
     open_batch,
     record_failure,
     record_rejections,
 )
 from ingest.entities import ACTIVITIES, LEADS
-from ingest.errors import CrmError
+from ingest.errors import ConnectionLost, CrmError
 from ingest.files import Snapshot
 from ingest.mail.body import BODY_MAX_CHARS
 from ingest.mail.link import (
@@ -54,7 +56,14 @@ from ingest.mail.sources import (
     iter_messages,
     recognise,
 )
-from ingest.results import BatchCounts, FileFacts, FileResult, Rejection
+from ingest.results import (
+    BatchCounts,
+    FileFacts,
+    FileResult,
+    Rejection,
+    display_name,
+    unexpected_failure,
+)
 
 __all__ = ["describe", "import_mail_file"]
 
@@ -177,6 +186,8 @@ def import_mail_file(
             dry_run,
             f"{path.name}: could not be read ({exc.strerror or exc}); nothing was loaded.",
         )
+    except ConnectionLost:
+        raise
     except CrmError as exc:
         _record_failure(conn, facts, result, export, dry_run, str(exc))
     except (psycopg.errors.DataError, psycopg.errors.IntegrityError) as exc:
@@ -191,6 +202,24 @@ def import_mail_file(
             f"{path.name}: the database refused the import: {detail}{constraint}; nothing was "
             "loaded.",
         )
+    except psycopg.Error as exc:
+        if is_connection_lost(conn):
+            raise connection_lost(display_name(path), exc) from exc
+        detail = " ".join((exc.diag.message_primary or str(exc)).split())
+        _record_failure(
+            conn,
+            facts,
+            result,
+            export,
+            dry_run,
+            f"{display_name(path)}: the database stopped the import ({type(exc).__name__}: "
+            f"{detail}); nothing was loaded. Import it again; if it happens again, ask whoever "
+            "runs the server.",
+        )
+    except Exception as exc:  # a bug: this export fails alone, with a trace a developer can use
+        message, trace = unexpected_failure(display_name(path), exc)
+        _record_failure(conn, facts, result, export, dry_run, message)
+        result.traceback = trace
     result.seconds = time.perf_counter() - started
     return result
 
@@ -263,16 +292,21 @@ def _record_failure(
     dry_run: bool,
     message: str,
 ) -> None:
-    record_failure(
-        conn,
-        facts,
-        result,
-        profile=export.label,
-        entity=ENTITY,
-        encoding=None,
-        message=message,
-        dry_run=dry_run,
-    )
+    try:
+        record_failure(
+            conn,
+            facts,
+            result,
+            profile=export.label,
+            entity=ENTITY,
+            encoding=None,
+            message=message,
+            dry_run=dry_run,
+        )
+    except psycopg.Error as exc:
+        if is_connection_lost(conn):
+            raise connection_lost(facts.name, exc) from exc
+        raise
 
 
 def _where(raw: RawMessage, export: MailExport) -> str:

@@ -1,14 +1,32 @@
-"""XLSX workbooks: the first sheet (or a named one), cached formula values, real date cells."""
+"""XLSX workbooks: the first sheet (or a named one), cached formula values, real date cells.
+
+The rows are read as the sheet XML holds them, not as its ``<dimension>`` declares them: openpyxl's
+read-only mode pads every row to the declared width and yields empty rows up to the declared
+height, so a sheet declaring ``A1:XFD1048576`` (some exporters write that) would cost a million
+rows of 16,384 cells. Here a row is as wide as its last cell with a value, blank rows between data
+rows are kept (they are counted), and blank rows after the last data row cost nothing.
+
+A formula cell without a cached value (a file written by a script, openpyxl say, that Excel never
+calculated) would read as blank; the file fails instead, naming the cells, because only a
+spreadsheet program can calculate them.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from ingest.errors import CrmError, ExitCode
 from ingest.readers.table import SheetTable, check_headers, find_header
+from ingest.results import display_name
+
+if TYPE_CHECKING:
+    from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+
+HEAD_ROWS = 25  # rows read to find the header (after a preamble)
+NAMED_CELLS = 5  # uncalculated formula cells named in the message; the rest are counted
 
 
 class NumberText(str):
@@ -39,37 +57,158 @@ def cell_text(value: object) -> str:
     return str(value)
 
 
+def unreadable_workbook(path: Path, exc: BaseException) -> CrmError:
+    """The one message for a workbook that is not a readable XLSX (bad zip, CRC, XML, parts)."""
+    detail = str(exc).strip() or type(exc).__name__
+    if isinstance(exc, KeyError):  # zipfile's "There is no item named … in the archive"
+        detail = str(exc.args[0]) if exc.args else detail
+    return CrmError(
+        f"{display_name(path)}: is not a readable XLSX workbook ({detail}); open and save it "
+        "again in Excel (or export it as CSV UTF-8), then import again.",
+        exit_code=ExitCode.FILE_FAILED,
+    )
+
+
+class Uncalculated:
+    """Formula cells without a cached value, at or below ``min_row``: the first few and a count."""
+
+    def __init__(self, min_row: int) -> None:
+        self.min_row = min_row
+        self.cells: list[str] = []
+        self.count = 0
+
+    def add(self, reference: str) -> None:
+        self.count += 1
+        if len(self.cells) < NAMED_CELLS:
+            self.cells.append(reference)
+
+    def problem(self, path: Path) -> CrmError:
+        named = ", ".join(self.cells) + (" …" if self.count > len(self.cells) else "")
+        cells = "1 cell" if self.count == 1 else f"{self.count} cells"
+        return CrmError(
+            f"{display_name(path)}: has formulas without a calculated value ({named}; {cells}), "
+            "as a file written by a script is; nothing was loaded. Open it in Excel (or "
+            "LibreOffice) and save it, so each formula's result is stored, then import again.",
+            exit_code=ExitCode.FILE_FAILED,
+        )
+
+
+def _parser_class() -> type:
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet._reader import FORMULA_TAG, WorkSheetParser
+
+    class Parser(WorkSheetParser):  # type: ignore[misc]
+        """openpyxl's sheet parser, noting formula cells that have no cached value."""
+
+        uncalculated: Uncalculated | None = None
+
+        def parse_cell(self, element: Any) -> dict[str, Any]:
+            cell: dict[str, Any] = super().parse_cell(element)
+            if (
+                cell["value"] is None
+                and self.uncalculated is not None
+                and cell["row"] >= self.uncalculated.min_row
+                and element.find(FORMULA_TAG) is not None
+                # an empty text result is cached as t="str" with an empty <v>
+                and not (element.get("t") == "str" and element.find(_VALUE_TAG) is not None)
+            ):
+                self.uncalculated.add(
+                    element.get("r") or f"{get_column_letter(cell['column'])}{cell['row']}"
+                )
+            return cell
+
+    return Parser
+
+
+_VALUE_TAG = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}v"
+
+
+def sheet_rows(
+    worksheet: ReadOnlyWorksheet,
+    *,
+    min_row: int = 1,
+    max_row: int | None = None,
+    uncalculated: Uncalculated | None = None,
+) -> Iterator[list[object]]:
+    """The sheet's rows from ``min_row`` as cell values, ignoring the declared dimension.
+
+    Each row is as wide as its last cell with a value; a missing or empty row between rows with
+    values is an empty list; nothing is yielded after the last row with a value.
+    """
+    workbook = worksheet.parent
+    with worksheet._get_source() as source:
+        parser = _parser_class()(
+            source,
+            worksheet._shared_strings,
+            data_only=True,
+            epoch=workbook.epoch,
+            date_formats=workbook._date_formats,
+            timedelta_formats=workbook._timedelta_formats,
+        )
+        parser.uncalculated = uncalculated
+        expected = min_row  # the next row number to yield
+        for number, cells in parser.parse():
+            if number < min_row:
+                continue
+            if max_row is not None and number > max_row:
+                break
+            width = 0
+            for cell in cells:
+                if cell["value"] is not None and cell["column"] > width:
+                    width = cell["column"]
+            if not width:
+                continue  # blank: yielded (as a gap) only when a row with values follows
+            values: list[object] = [None] * width
+            for cell in cells:
+                if cell["column"] <= width:
+                    values[cell["column"] - 1] = cell["value"]
+            for _ in range(expected, number):
+                yield []
+            expected = number + 1
+            yield values
+
+
 def open_xlsx(path: Path, *, sheet: str | None = None) -> SheetTable:
     """Open a workbook read-only (formulas as their cached values) and read the header row."""
     import openpyxl
 
+    name = display_name(path)
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError) as exc:
-        raise CrmError(
-            f"{path.name}: cannot open it as an XLSX workbook ({exc}). "
-            "Open it in Excel and save it again as .xlsx, or export it as CSV UTF-8.",
-            exit_code=ExitCode.FILE_FAILED,
-        ) from exc
-    names = workbook.sheetnames
-    if sheet is not None and sheet not in names:
+    except OSError:
+        raise  # unreadable (permission, gone): the importer says so in its own words
+    except Exception as exc:  # openpyxl raises many kinds on a broken workbook
+        raise unreadable_workbook(path, exc) from exc
+    try:
+        names = workbook.sheetnames
+        if not names:  # openpyxl leaves out (with a warning) a sheet whose part is missing
+            raise unreadable_workbook(path, ValueError("no worksheet in it could be read"))
+        if sheet is not None and sheet not in names:
+            raise CrmError(
+                f"{name}: there is no sheet named {sheet!r}; the sheets are "
+                + ", ".join(repr(name) for name in names)
+                + ". Pass one of them with --sheet.",
+                exit_code=ExitCode.FILE_FAILED,
+            )
+        sheet_name = sheet or names[0]
+        worksheet = workbook[sheet_name]
+        # The declared dimension is only an estimate for the progress bar: rows are read as
+        # they are, and the last chunk reports the end whatever it said.
+        declared = int(worksheet.max_row or 0)
+        try:
+            head = [
+                [cell_text(value) for value in values]
+                for values in sheet_rows(worksheet, max_row=HEAD_ROWS)
+            ]
+        except (CrmError, OSError):
+            raise
+        except Exception as exc:
+            raise unreadable_workbook(path, exc) from exc
+    finally:
         workbook.close()
-        raise CrmError(
-            f"{path.name}: there is no sheet named {sheet!r}; the sheets are "
-            + ", ".join(repr(name) for name in names)
-            + ". Pass one of them with --sheet.",
-            exit_code=ExitCode.FILE_FAILED,
-        )
-    sheet_name = sheet or names[0]
-    worksheet = workbook[sheet_name]
-    total_rows = int(worksheet.max_row or 0)
-    head: list[list[str]] = []
-    for values in worksheet.iter_rows(values_only=True, max_row=25):
-        head.append([cell_text(value) for value in values])
-    workbook.close()
     if not any(any(cell.strip() for cell in row) for row in head):
         raise CrmError(
-            f"{path.name}: sheet {sheet_name!r} is empty. "
+            f"{name}: sheet {sheet_name!r} is empty. "
             "Put a header row and at least one data row on it (or choose another with --sheet).",
             exit_code=ExitCode.FILE_FAILED,
         )
@@ -78,13 +217,29 @@ def open_xlsx(path: Path, *, sheet: str | None = None) -> SheetTable:
     headers = check_headers(path, head[header_index], header_row)
 
     def records() -> Iterator[list[str]]:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        uncalculated = Uncalculated(header_row + 1)
         try:
-            rows = book[sheet_name].iter_rows(values_only=True, min_row=header_row + 1)
-            for values in rows:
+            book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        except OSError:
+            raise
+        except Exception as exc:
+            raise unreadable_workbook(path, exc) from exc
+        try:
+            rows = sheet_rows(book[sheet_name], min_row=header_row + 1, uncalculated=uncalculated)
+            while True:
+                try:
+                    values = next(rows)
+                except StopIteration:
+                    break
+                except OSError:
+                    raise
+                except Exception as exc:  # a CRC error or broken XML further into the sheet
+                    raise unreadable_workbook(path, exc) from exc
                 yield [cell_text(value) for value in values]
         finally:
             book.close()
+        if uncalculated.count:
+            raise uncalculated.problem(path)
 
     return SheetTable(
         path=path,
@@ -94,7 +249,7 @@ def open_xlsx(path: Path, *, sheet: str | None = None) -> SheetTable:
         headers=headers,
         header_row=header_row,
         preamble_rows=header_index,
-        size=total_rows,
+        size=declared,
         sheet=sheet_name,
         _records=records,
         pad_short_rows=True,

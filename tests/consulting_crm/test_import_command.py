@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import types
 from collections.abc import Callable
 from pathlib import Path
@@ -118,3 +119,112 @@ def test_mail_exports_go_to_the_mail_importer_and_new_people_relink_mail(
         ("relink", None),
         ("import", ("inbox.mbox", ["me@example.com", "me@work.example"], dt.date(2024, 1, 1))),
     ]
+
+
+NON_UTF8 = os.fsdecode(b"Kunden-\xfc.csv")  # a name written by an old Windows tool (Latin-1)
+
+
+def _file_names(url: str) -> list[tuple[str, str]]:
+    with psycopg.connect(url) as conn:
+        return conn.execute(
+            "select file_name, status::text from ingest.import_batches order by import_batch_id"
+        ).fetchall()
+
+
+def test_a_file_name_that_is_not_utf8_imports_as_a_folder_entry_and_by_name(
+    fresh_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    (folder / NON_UTF8).write_text("name,domain\nAlder Foods,alder.example\n")
+    assert main(["import", str(folder)]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "Kunden-\\xfc.csv" in out
+    bad = tmp_path / os.fsdecode(b"Gr\xfc\xdfe.csv")
+    bad.write_text("colour,size\nred,XL\n")  # maps to nothing: fails, its name in the message
+    assert main(["import", str(bad)]) == 5
+    out = " ".join(capsys.readouterr().out.split())
+    assert "Gr\\xfc\\xdfe.csv" in out
+    assert _file_names(fresh_url) == [
+        ("Kunden-\\xfc.csv", "loaded"),
+        ("Gr\\xfc\\xdfe.csv", "failed"),
+    ]
+    with psycopg.connect(fresh_url) as conn:
+        (message,) = conn.execute(
+            "select message from ingest.import_batches where status = 'failed'"
+        ).fetchone()  # type: ignore[misc]
+    assert message.startswith("Gr\\xfc\\xdfe.csv: ")
+
+
+def test_a_folder_with_an_unreadable_and_a_broken_file_loads_the_others(
+    fresh_url: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    (folder / "a-gone.csv").symlink_to(tmp_path / "deleted-since.csv")
+    (folder / "b-accounts.csv").write_text("name,domain\nAlder Foods,alder.example\n")
+    (folder / "c-bug.csv").write_text("name,domain\nBirch Ltd,birch.example\n")
+    (folder / "d-more.csv").write_text("name,domain\nCedar GmbH,cedar.example\n")
+    from ingest import spreadsheet
+
+    real_describe = spreadsheet.describe
+
+    def describe(table: spreadsheet.SheetTable, *args: object, **kwargs: object) -> str:
+        if table.path.name == "c-bug.csv":
+            raise KeyError("a bug")
+        return real_describe(table, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(spreadsheet, "describe", describe)
+    monkeypatch.setenv("CRM_DEBUG", "1")
+    monkeypatch.setenv("COLUMNS", "200")
+    assert main(["import", str(folder)]) == 5
+    captured = capsys.readouterr()
+    out = " ".join(captured.out.split())
+    assert "a-gone.csv: could not be read (No such file or directory); nothing was loaded." in out
+    assert "c-bug.csv: unexpected error while importing it (KeyError: 'a bug', at " in out
+    assert "c-bug.csv: traceback of the unexpected error:" in captured.err
+    assert "Traceback (most recent call last)" in captured.err
+    assert _file_names(fresh_url) == [
+        ("b-accounts.csv", "loaded"),
+        ("c-bug.csv", "failed"),
+        ("d-more.csv", "loaded"),
+    ]
+    monkeypatch.delenv("CRM_DEBUG")
+    (folder / "e.csv").write_text("name\nElm\n")
+    main(["import", str(folder)])
+    assert "traceback of the unexpected error" not in capsys.readouterr().err  # only on demand
+
+
+def test_a_lost_connection_stops_the_run_with_one_line(
+    fresh_url: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from consulting_crm import importing
+
+    (tmp_path / "a.csv").write_text("name,domain\nAlder Foods,alder.example\n")
+    (tmp_path / "b.csv").write_text("name,domain\nBirch Ltd,birch.example\n")
+    real_import_file = importing.import_file
+
+    def import_file(conn: psycopg.Connection, path: Path, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+        if path.name == "b.csv":  # the server goes away between the two files
+            with psycopg.connect(fresh_url, autocommit=True) as killer:
+                killer.execute("select pg_terminate_backend(%s)", (conn.info.backend_pid,))
+        return real_import_file(conn, path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(importing, "import_file", import_file)
+    assert main(["import", str(tmp_path / "a.csv"), str(tmp_path / "b.csv")]) == 3
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert lines[0].startswith("error: b.csv: the database connection was lost while importing")
+    assert lines[0].endswith(
+        "nothing from this file was kept (files imported before it were). Check the server and "
+        "run the command again."
+    )
+    assert "Traceback" not in err
+    assert _file_names(fresh_url) == [("a.csv", "loaded")]

@@ -242,3 +242,87 @@ def test_a_failing_dbt_test_fails_the_run(database: str, inbox: Path) -> None:
     text = (inbox / "runs" / "latest.txt").read_text()
     assert "BUILD OR FRESHNESS FAILED (exit code 6)" in text
     assert "assert_one_working_currency" in text
+
+
+def test_file_names_that_are_not_utf8_and_a_corrupt_workbook(
+    database: str, inbox: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = inbox / os.fsdecode(b"Kunden-\xfc.csv")  # names an old Windows tool wrote (Latin-1)
+    bad = inbox / os.fsdecode(b"Gr\xfc\xdfe.csv")
+    broken = inbox / "broken.xlsx"
+    good.write_text(GOOD)
+    bad.write_text(BAD)
+    broken.write_bytes(b"PK\x03\x04 not really a workbook")
+    for path in (good, bad, broken):
+        _old(path)
+
+    assert _nightly(inbox) == ExitCode.FILE_FAILED
+
+    (run,) = (inbox / "archive").iterdir()
+    assert os.listdir(os.fsencode(run)) == [b"Kunden-\xfc.csv"]
+    failed = os.fsencode(next((inbox / "failed").iterdir()))
+    assert sorted(os.listdir(failed)) == [
+        b"Gr\xfc\xdfe.csv",
+        b"Gr\xfc\xdfe.csv.reason.txt",
+        b"broken.xlsx",
+        b"broken.xlsx.reason.txt",
+    ]
+    reason = Path(os.fsdecode(failed)) / os.fsdecode(b"Gr\xfc\xdfe.csv.reason.txt")
+    text = reason.read_text(encoding="utf-8")
+    assert text.startswith(
+        "Gr\\xfc\\xdfe.csv was not imported; nothing from it is in the database."
+    )
+    assert "\nGr\\xfc\\xdfe.csv: " in text
+    broken_reason = (Path(os.fsdecode(failed)) / "broken.xlsx.reason.txt").read_text()
+    assert (
+        "broken.xlsx: is not a readable XLSX workbook (File is not a zip file); open and save it "
+        "again in Excel (or export it as CSV UTF-8), then import again."
+    ) in broken_reason
+    statuses = {item["name"]: item["status"] for item in _latest(inbox)["files"]}
+    assert statuses == {
+        "Kunden-\\xfc.csv": "loaded",
+        "Gr\\xfc\\xdfe.csv": "failed",
+        "broken.xlsx": "failed",
+    }
+    latest = (inbox / "runs" / "latest.txt").read_text(encoding="utf-8")
+    assert "Gr\\xfc\\xdfe.csv.reason.txt" in latest
+    with psycopg.connect(database) as conn:
+        names = conn.execute(
+            "select file_name, status::text from ingest.import_batches order by import_batch_id"
+        ).fetchall()
+    assert sorted(names) == [
+        ("Gr\\xfc\\xdfe.csv", "failed"),
+        ("Kunden-\\xfc.csv", "loaded"),
+        ("broken.xlsx", "failed"),
+    ]
+
+
+def test_a_lost_connection_stops_the_run_and_leaves_the_file_in_the_inbox(
+    database: str,
+    inbox: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from consulting_crm import nightly
+
+    (inbox / "accounts.csv").write_text(GOOD)
+    _old(inbox / "accounts.csv")
+    real_import_file = nightly.import_file
+
+    def import_file(conn: psycopg.Connection, *args: Any, **kwargs: Any) -> Any:
+        with psycopg.connect(database, autocommit=True) as killer:  # the server goes away
+            killer.execute("select pg_terminate_backend(%s)", (conn.info.backend_pid,))
+        return real_import_file(conn, *args, **kwargs)
+
+    monkeypatch.setattr(nightly, "import_file", import_file)
+    capsys.readouterr()
+    assert _nightly(inbox) == ExitCode.USER_ERROR
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert lines[0].startswith(
+        "error: accounts.csv: the database connection was lost while importing it ("
+    )
+    assert "Traceback" not in err
+    assert (inbox / "accounts.csv").exists()  # nothing wrong with the file: the next run takes it
+    assert not (inbox / "failed").exists()

@@ -74,3 +74,31 @@ def write_encoded(path: Path, text: str, encoding: str) -> Path:
     else:
         path.write_bytes(data.encode(encoding))
     return path
+
+
+def rewrite_xlsx_member(
+    path: Path, member: str, content: bytes | None, *, stored: bool = False
+) -> Path:
+    """Replace (or, with None, leave out) one member of a workbook, as a broken file would.
+
+    ``stored`` writes the archive uncompressed, so a test can flip a byte of a member's data.
+    """
+    with zipfile.ZipFile(path) as source:
+        entries = {name: source.read(name) for name in source.namelist()}
+    if content is None:
+        del entries[member]
+    else:
+        entries[member] = content
+    compression = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
+    with zipfile.ZipFile(path, "w", compression) as target:
+        for entry, data in entries.items():
+            target.writestr(entry, data)
+    return path
+
+
+SHEET1 = "xl/worksheets/sheet1.xml"
+
+
+def sheet_xml(path: Path) -> str:
+    with zipfile.ZipFile(path) as source:
+        return source.read(SHEET1).decode()

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from ingest.errors import CrmError
 from ingest.readers import open_table
-from tests.factories.spreadsheets import Cell, write_xlsx
+from tests.factories.spreadsheets import (
+    SHEET1,
+    Cell,
+    rewrite_xlsx_member,
+    sheet_xml,
+    write_xlsx,
+)
 
 
 def data_rows(path: Path, sheet: str | None = None) -> list[list[str]]:
@@ -89,4 +96,108 @@ def test_empty_sheet_fails_the_file(tmp_path: Path) -> None:
     assert str(caught.value) == (
         "blank.xlsx: sheet 'Sheet1' is empty. Put a header row and at least one data row on it "
         "(or choose another with --sheet)."
+    )
+
+
+def test_a_huge_declared_dimension_costs_nothing(tmp_path: Path) -> None:
+    """Some exporters declare the whole grid; the rows are read as they are."""
+    path = write_xlsx(
+        tmp_path / "grid.xlsx",
+        {"S": [["first_name", "email"], ["Ada", "a@x.org"], [None, None], ["Bob", "b@x.org"]]},
+    )
+    xml = sheet_xml(path)
+    assert '<dimension ref="A1:B4" />' in xml
+    # The whole grid declared, and a formatted empty cell in its last corner (as Excel keeps
+    # one when a whole sheet was formatted).
+    xml = xml.replace('<dimension ref="A1:B4" />', '<dimension ref="A1:XFD1048576" />')
+    xml = xml.replace(
+        "</sheetData>", '<row r="1048576"><c r="XFD1048576" s="0" /></row></sheetData>'
+    )
+    rewrite_xlsx_member(path, SHEET1, xml.encode())
+    table = open_table(path)
+    assert table.headers == ["first_name", "email"]
+    chunks = list(table.chunks())
+    assert [row for chunk in chunks for row in chunk.rows] == [
+        ["Ada", "a@x.org"],
+        ["Bob", "b@x.org"],
+    ]
+    assert [n for chunk in chunks for n in chunk.row_numbers] == [2, 4]
+    assert sum(chunk.blank for chunk in chunks) == 1  # the one between, not a million after
+
+
+def test_formulas_without_a_cached_value_fail_the_file_naming_the_cells(tmp_path: Path) -> None:
+    rows: list[list[Cell]] = [["first_name", "estimated_amount", "discount"]]
+    rows += [[f"P{n}", f"={n}*100", f"=B{n + 2}/10"] for n in range(6)]  # written by a script
+    path = write_xlsx(tmp_path / "script.xlsx", {"Sheet1": rows})
+    table = open_table(path)
+    with pytest.raises(CrmError) as caught:
+        list(table.chunks())
+    assert str(caught.value) == (
+        "script.xlsx: has formulas without a calculated value (B2, C2, B3, C3, B4 …; 12 cells), "
+        "as a file written by a script is; nothing was loaded. Open it in Excel (or LibreOffice) "
+        "and save it, so each formula's result is stored, then import again."
+    )
+
+
+def test_one_uncalculated_formula_is_named_alone(tmp_path: Path) -> None:
+    path = write_xlsx(
+        tmp_path / "one.xlsx",
+        {"Sheet1": [["first_name", "amount"], ["Ada", "=2*3"], ["Bob", "=1+1"]]},
+        cached={"B2": "6"},
+    )
+    with pytest.raises(CrmError) as caught:
+        list(open_table(path).chunks())
+    assert "(B3; 1 cell)" in str(caught.value)
+
+
+def test_a_formula_whose_cached_result_is_empty_text_reads_blank(tmp_path: Path) -> None:
+    path = write_xlsx(tmp_path / "empty.xlsx", {"Sheet1": [["first_name", "note"], ["Ada", '=""']]})
+    xml = sheet_xml(path).replace(
+        '<c r="B2"><f>""</f><v /></c>', '<c r="B2" t="str"><f>""</f><v></v></c>'
+    )
+    assert 't="str"' in xml
+    rewrite_xlsx_member(path, SHEET1, xml.encode())
+    assert data_rows(path) == [["Ada", ""]]
+
+
+def _good(path: Path) -> Path:
+    return write_xlsx(path, {"Sheet1": [["first_name", "email"], ["Ada", "a@x.org"]]})
+
+
+def _flip_a_byte_of_the_sheet(path: Path) -> Path:
+    _good(path)
+    rewrite_xlsx_member(path, SHEET1, sheet_xml(path).encode(), stored=True)
+    data = bytearray(path.read_bytes())
+    at = data.index(b"a@x.org")
+    data[at] = ord("b")  # the member's bytes no longer match its CRC
+    path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("breakage", "detail"),
+    [
+        (lambda p: p.write_bytes(b"first_name,email\nAda,a@x.org\n"), "File is not a zip file"),
+        (
+            lambda p: rewrite_xlsx_member(_good(p), SHEET1, None),
+            "no worksheet in it could be read",
+        ),
+        (_flip_a_byte_of_the_sheet, "Bad CRC-32 for file 'xl/worksheets/sheet1.xml'"),
+        (
+            lambda p: rewrite_xlsx_member(_good(p), SHEET1, b"<worksheet><sheetData><row>"),
+            "no element found: line 1, column 27",
+        ),
+    ],
+    ids=["not-a-zip", "missing-sheet-part", "crc-error", "invalid-xml"],
+)
+def test_a_corrupt_workbook_fails_with_one_line(
+    tmp_path: Path, breakage: Callable[[Path], object], detail: str
+) -> None:
+    path = tmp_path / "broken.xlsx"
+    breakage(path)
+    with pytest.raises(CrmError) as caught:
+        list(open_table(path).chunks())
+    assert str(caught.value) == (
+        f"broken.xlsx: is not a readable XLSX workbook ({detail}); open and save it again in "
+        "Excel (or export it as CSV UTF-8), then import again."
     )
