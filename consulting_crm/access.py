@@ -60,18 +60,34 @@ class ReaderSettings:
     statement_timeout: str = "5min"
 
 
-def create_reader(
-    conn: psycopg.Connection, name: str, password: str, settings: ReaderSettings | None = None
-) -> bool:
-    """Create (or update) a read-only login in ``powerbi_reader``; return True when it is new."""
-    settings = settings or ReaderSettings()
+MIN_PASSWORD_LENGTH = 12
+
+
+def check_reader_name(name: str) -> None:
+    """Refuse a login name PostgreSQL would need quoting for (before anyone types a password)."""
     if not _ROLE_NAME.match(name):
         raise CrmError(
             f"'{name}' is not a usable role name: use lower-case letters, digits and underscores, "
             "starting with a letter (e.g. powerbi_desktop)."
         )
-    if len(password) < 12:
-        raise CrmError("the reader's password is too short: use at least 12 characters.")
+
+
+def password_problem(password: str) -> str | None:
+    """What is wrong with a reader's password, as the end of a sentence; None when it will do."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"is too short: use at least {MIN_PASSWORD_LENGTH} characters"
+    return None
+
+
+def create_reader(
+    conn: psycopg.Connection, name: str, password: str, settings: ReaderSettings | None = None
+) -> bool:
+    """Create (or update) a read-only login in ``powerbi_reader``; return True when it is new."""
+    settings = settings or ReaderSettings()
+    check_reader_name(name)
+    problem = password_problem(password)
+    if problem:
+        raise CrmError(f"the reader's password {problem}.")
     if settings.connection_limit < 1:
         raise CrmError("--connection-limit must be at least 1.")
     reserved = _reserved_role(name)

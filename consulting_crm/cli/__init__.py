@@ -22,6 +22,33 @@ from consulting_crm.cli.settings import config_app
 from ingest.errors import CrmError, ExitCode
 from ingest.results import readable
 
+
+def _readable_help() -> None:
+    """Help that reads like a manual page: `--entity ENTITY`, not `--entity <str>`.
+
+    typer prints every parameter's Python type (`<bool>` beside each flag and `--help`,
+    `<list[Path]>`); a user needs the value's name, and nothing for a flag. Its help renderer asks
+    each parameter for that text (`display_type_rich`), so this is where it is answered. Tested by
+    tests/consulting_crm/test_cli.py on every command's help.
+    """
+    from typer.core import TyperArgument, TyperOption
+
+    def option_text(self: TyperOption, ctx: object) -> str | None:
+        if self.metavar is not None:
+            return self.metavar
+        if self.is_flag or self.count:
+            return None
+        return (self.name or "value").upper()
+
+    def argument_text(self: TyperArgument, ctx: object) -> str | None:
+        return None  # the argument's name (PATH, NAME …) already stands in the first column
+
+    TyperOption.display_type_rich = option_text  # type: ignore[method-assign,assignment]
+    TyperArgument.display_type_rich = argument_text  # type: ignore[method-assign,assignment]
+
+
+_readable_help()
+
 app = typer.Typer(
     name="crm",
     help="Consulting CRM: a PostgreSQL system of record, importers and dbt analytics.\n\n"
@@ -29,6 +56,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Docstrings are written in paragraphs; markdown mode flows each one to the terminal's width
+    # instead of breaking lines where the source does.
+    rich_markup_mode="markdown",
 )
 
 # The first day: the demo, bringing files in, building and looking at the figures; then the

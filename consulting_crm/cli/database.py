@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from consulting_crm import database as db
-from consulting_crm.cli.output import EXIT_CODES_HELP, console
+from consulting_crm.cli.output import EXIT_CODES_HELP, console, err_console
 from ingest.errors import CrmError
 
 db_app = typer.Typer(
@@ -80,6 +80,18 @@ def db_url() -> None:
         )
         return
     print(target.conninfo)
+    if target.kind == "embedded":
+        # The URI names the server's local socket: right for psql and dbt on this machine, useless
+        # to a BI tool. Said on stderr, so `psql "$(crm db url)"` still gets the bare URI.
+        with db.connect(target) as conn:
+            tcp = db.serving(conn, target.data_dir)
+        err_console.print(
+            "This URI uses the embedded server's local socket (psql and dbt on this machine). "
+            f"BI tools connect over TCP: {tcp}; log in with a reader from "
+            "`crm db create-reader` (docs/power-bi.md).",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 @db_app.command("diagram")
@@ -119,11 +131,10 @@ def db_create_reader(
     """
     import os
 
-    from consulting_crm.access import ReaderSettings, create_reader
+    from consulting_crm.access import ReaderSettings, check_reader_name, create_reader
 
-    password = os.environ.get("CRM_READER_PASSWORD") or typer.prompt(
-        f"Password for {name}", hide_input=True, confirmation_prompt=True
-    )
+    check_reader_name(name)  # before anyone types a password for a name that cannot be used
+    password = os.environ.get("CRM_READER_PASSWORD") or _ask_password(name)
     target = db.resolve_target()
     with db.connect(target) as conn:
         created = create_reader(
@@ -135,6 +146,30 @@ def db_create_reader(
     )
     if target.kind == "embedded":
         console.print("Power BI reaches the embedded server over TCP once you run `crm db serve`.")
+
+
+def _ask_password(name: str) -> str:
+    """Ask for a reader's password twice, with the rule stated up front and checked at once."""
+    from consulting_crm.access import MIN_PASSWORD_LENGTH, password_problem
+
+    try:
+        while True:
+            password: str = typer.prompt(
+                f"Password for {name} (at least {MIN_PASSWORD_LENGTH} characters)",
+                hide_input=True,
+            )
+            problem = password_problem(password)
+            if problem:
+                console.print(f"The password {problem}; try again.")
+                continue
+            if typer.prompt("Repeat it", hide_input=True) == password:
+                return password
+            console.print("The two passwords differ; try again.")
+    except typer.Abort as exc:  # end of input or Ctrl-C at the prompt
+        raise CrmError(
+            f"no password was given for {name}, so nothing was changed. Type it at the prompt "
+            "(twice), or set CRM_READER_PASSWORD."
+        ) from exc
 
 
 members_app = typer.Typer(

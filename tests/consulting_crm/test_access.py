@@ -259,3 +259,63 @@ def test_served_embedded_server_takes_password_logins_over_tcp(tmp_path: Path) -
             psycopg.connect(f"host=127.0.0.1 port={port} dbname=crm user=postgres password=x")
     finally:
         db.stop_embedded_server(home)
+
+
+def test_create_reader_states_the_password_rule_before_the_password_is_typed(
+    crm_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from consulting_crm.cli import app
+
+    monkeypatch.setenv("DATABASE_URL", crm_database)
+    monkeypatch.delenv("CRM_READER_PASSWORD", raising=False)
+    name = f"crm_test_reader_{uuid.uuid4().hex[:8]}"
+    try:
+        result = CliRunner().invoke(
+            app, ["db", "create-reader", name], input=f"short\n{PASSWORD}\n{PASSWORD}\n"
+        )
+        assert result.exit_code == 0, result.output
+        prompt = f"Password for {name} (at least 12 characters): "
+        assert result.output.startswith(prompt)
+        assert "The password is too short: use at least 12 characters; try again." in result.output
+        assert f"Created read-only login {name}" in result.output
+        with psycopg.connect(crm_database) as conn:
+            assert conn.execute(
+                "select pg_has_role(%s, 'powerbi_reader', 'member')", (name,)
+            ).fetchone() == (True,)
+    finally:
+        with psycopg.connect(crm_database, autocommit=True) as conn:
+            conn.execute(f'drop role if exists "{name}"')
+
+
+def test_create_reader_at_end_of_input_says_nothing_changed(
+    crm_database: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import io
+
+    from consulting_crm.cli import main
+
+    monkeypatch.setenv("DATABASE_URL", crm_database)
+    monkeypatch.delenv("CRM_READER_PASSWORD", raising=False)
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": (_ for _ in ()).throw(EOFError()))
+    name = f"crm_test_reader_{uuid.uuid4().hex[:8]}"
+    assert main(["db", "create-reader", name]) == 3
+    assert capsys.readouterr().err.endswith(
+        f"no password was given for {name}, so nothing was changed. Type it at the prompt "
+        "(twice), or set CRM_READER_PASSWORD.\n"
+    )
+    with psycopg.connect(crm_database) as conn:
+        assert conn.execute("select 1 from pg_roles where rolname = %s", (name,)).fetchone() is None
+
+
+def test_create_reader_refuses_a_bad_name_before_asking_for_a_password(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from consulting_crm.cli import main
+
+    monkeypatch.delenv("CRM_READER_PASSWORD", raising=False)
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": pytest.fail("asked for a password"))
+    assert main(["db", "create-reader", "Power BI"]) == 3
+    assert "'Power BI' is not a usable role name" in capsys.readouterr().err

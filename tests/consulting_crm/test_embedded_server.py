@@ -221,3 +221,21 @@ def test_serve_listens_where_it_is_told(crm_home: Path) -> None:
             assert db.serving(conn, crm_home).startswith(f"0.0.0.0:{port} with TLS (crm's")
             with socket.create_connection(("127.0.0.1", port), timeout=5):
                 pass
+
+
+def test_db_url_prints_the_socket_uri_and_says_on_stderr_how_bi_tools_connect(
+    crm_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from consulting_crm.cli import main
+
+    assert main(["db", "url"]) == 0
+    captured = capsys.readouterr()
+    uri = captured.out.strip()
+    assert uri.startswith("postgresql://postgres@/crm?host=")
+    with psycopg.connect(uri) as conn:  # the bare URI is what psql "$(crm db url)" gets
+        assert conn.execute("select 1").fetchone() == (1,)
+    assert " ".join(captured.err.split()) == (
+        "This URI uses the embedded server's local socket (psql and dbt on this machine). BI "
+        "tools connect over TCP: no: local socket only (crm db serve opens TCP for BI tools); "
+        "log in with a reader from `crm db create-reader` (docs/power-bi.md)."
+    )
