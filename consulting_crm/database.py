@@ -100,6 +100,25 @@ def resolve_target(environ: Mapping[str, str] = os.environ, *, start: bool = Tru
     )
 
 
+DEMO_HOME = "demo"  # below CRM_HOME: the demo's own embedded server and data
+
+
+def explicit_target(environ: Mapping[str, str] = os.environ) -> bool:
+    """Whether the user named a server (DATABASE_URL or PG* variables) rather than the default."""
+    return bool(environ.get("DATABASE_URL", "").strip()) or any(
+        environ.get(name) for name in _LIBPQ_TARGET_VARIABLES
+    )
+
+
+def demo_environ(environ: Mapping[str, str] = os.environ) -> dict[str, str]:
+    """The environment `crm demo` runs in: a server the user named, else an embedded server of the
+    demo's own in ``$CRM_HOME/demo``, so the invented clients never meet the user's own CRM."""
+    demo = dict(environ)
+    if not explicit_target(environ):
+        demo["CRM_HOME"] = str(crm_home(environ) / DEMO_HOME)
+    return demo
+
+
 def _describe(params: Mapping[str, object]) -> str:
     host = str(params.get("host") or params.get("hostaddr") or "local socket")
     port = str(params.get("port") or 5432)

@@ -19,6 +19,7 @@ fragments, so they are switched off there (and stripped from captured text, what
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -28,7 +29,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from consulting_crm import database as db
@@ -89,6 +90,90 @@ class BuildResult:
     seconds: float
     run_results: Path | None = None
     output: str = ""
+    progress: BuildProgress | None = None
+
+
+# dbt's resource types, as the phases a person recognises, in the order a build meets them.
+_PHASES = {
+    "seed": "seeds",
+    "snapshot": "snapshots",
+    "model": "models",
+    "test": "tests",
+    "unit_test": "tests",
+}
+_PHASE_ORDER = ("seeds", "snapshots", "models", "tests")
+# dbt events that are not the user's to act on. SnapshotTimestampWarning: from the second build
+# on, dbt 1.11 compares the check-strategy snapshots' validity columns (its own snapshot clock,
+# timestamp without time zone) with their `updated_at` (timestamptz) and asks to "update snapshot
+# config"; casting `updated_at` to timestamp silences it but breaks fct_stage_history's enforced
+# timestamptz contract on a new database, and the history it builds is right either way. The
+# message stays in dbt's log file.
+_NOT_ACTIONABLE = frozenset({"SnapshotTimestampWarning"})
+# Results (node_status) that mean a node needs the user's attention.
+_PROBLEMS = {"warn": "warn", "error": "error", "fail": "fail", "runtime error": "error"}
+
+
+@dataclass
+class BuildProgress:
+    """What a running build has done, from dbt's structured log events (``--log-format json``).
+
+    dbt builds seeds, snapshots, models and tests interleaved in dependency order, so every phase
+    advances at once; ``line()`` is the one line a terminal shows while it runs, ``summary()``
+    the line per phase printed at the end. ``problems`` keeps each warning and error dbt logged,
+    as it worded them, so nothing the user must act on is lost with the rest of the output.
+    """
+
+    started: float = field(default_factory=time.perf_counter)
+    done: Counter[str] = field(default_factory=Counter)
+    outcomes: dict[str, Counter[str]] = field(default_factory=dict)
+    finished: int = 0
+    total: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    def feed(self, event: Mapping[str, object]) -> None:
+        info = event.get("info")
+        data = event.get("data")
+        if not isinstance(info, dict) or not isinstance(data, dict):
+            return
+        name = str(info.get("name", ""))
+        total = data.get("total")
+        if name == "LogStartLine" and isinstance(total, int):
+            self.total = total
+        node = data.get("node_info")
+        if name.endswith("Result") and isinstance(node, dict):
+            phase = _PHASES.get(str(node.get("resource_type")))
+            if phase is not None:
+                self.finished += 1
+                self.done[phase] += 1
+                status = _PROBLEMS.get(str(node.get("node_status")), "ok")
+                self.outcomes.setdefault(phase, Counter())[status] += 1
+        if name in _NOT_ACTIONABLE:
+            return
+        if info.get("level") in ("warn", "error") and info.get("msg"):
+            self.problems.append(str(info["msg"]).strip())
+
+    def seconds(self) -> float:
+        return time.perf_counter() - self.started
+
+    def line(self) -> str:
+        phases = " · ".join(f"{phase} {self.done[phase]}" for phase in _PHASE_ORDER)
+        of = f"{self.finished} of {self.total}" if self.total else f"{self.finished}"
+        return f"dbt build: {phases} ({of} done, {self.seconds():.0f} s)"
+
+    def summary(self) -> list[str]:
+        lines = []
+        for phase in _PHASE_ORDER:
+            outcome = self.outcomes.get(phase, Counter())
+            if not outcome:
+                continue
+            count = sum(outcome.values())
+            bad = ", ".join(
+                f"{outcome[status]} {status}"
+                for status in ("warn", "fail", "error")
+                if outcome[status]
+            )
+            lines.append(f"  {phase:<10} {count:>4}  " + (bad or "all ok"))
+        return lines
 
 
 def dbt_executable() -> str:
@@ -161,6 +246,7 @@ def run_build(
     target_path: Path | None = None,
     quiet: bool = False,
     retry_pause: float = 30.0,
+    progress: Callable[[BuildProgress], None] | None = None,
 ) -> BuildResult:
     """Run ``dbt build`` with extra ``dbt_args`` against the configured database.
 
@@ -175,6 +261,11 @@ def run_build(
     seconds, up to ``build.lock_retries`` times; when it still fails, the message names the
     sessions holding locks on the tables it could not swap (user, application, client address,
     since when, what they run).
+
+    With ``progress``, dbt's output is captured (as with ``quiet``) and read as structured events:
+    ``progress`` is called with the build's :class:`BuildProgress` after each one, and the
+    result's ``progress`` holds the final counts and every warning and error dbt logged. dbt's
+    log file keeps the full text either way.
     """
     target = db.resolve_target(environ)
     check_schema_applied(target)
@@ -184,6 +275,7 @@ def run_build(
     lock_env = {"CRM_LOCK_TIMEOUT": settings.lock_timeout}
     attempt = 0
     while True:
+        tracker = BuildProgress() if progress is not None else None
         result = _run_dbt(
             ["build"],
             dbt_args,
@@ -192,7 +284,10 @@ def run_build(
             target_path=target_path,
             quiet=quiet,
             extra_env=lock_env,
+            events=_following(tracker, progress) if tracker and progress else None,
         )
+        if tracker is not None:
+            result = dataclasses.replace(result, progress=tracker)
         if result.exit_code == ExitCode.OK or not _timed_out_on_a_lock(result):
             break
         blockers = describe_lock_holders(target, _relations_that_timed_out(result))
@@ -220,6 +315,16 @@ def run_build(
             "successful build for every model that was not rebuilt."
         )
     return result
+
+
+def _following(
+    tracker: BuildProgress, progress: Callable[[BuildProgress], None]
+) -> Callable[[Mapping[str, object]], None]:
+    def feed(event: Mapping[str, object]) -> None:
+        tracker.feed(event)
+        progress(tracker)
+
+    return feed
 
 
 def run_source_freshness(
@@ -289,8 +394,13 @@ def _run_dbt(
     target_path: Path | None,
     quiet: bool,
     extra_env: Mapping[str, str] | None = None,
+    events: Callable[[Mapping[str, object]], None] | None = None,
 ) -> BuildResult:
-    """Run one dbt command and map its exit code (0 stays OK, anything else BUILD_FAILED)."""
+    """Run one dbt command and map its exit code (0 stays OK, anything else BUILD_FAILED).
+
+    With ``events``, dbt writes its console log as JSON lines (its log file stays text): each
+    event goes to ``events`` as it arrives, and the captured output is its messages as text.
+    """
     if target_path is not None and _option_value(dbt_args, "--target-path") is not None:
         raise ValueError("give the target path either as target_path or in dbt_args, not both")
     command = [dbt_executable(), *subcommand, "--project-dir", str(DBT_PROJECT_DIR)]
@@ -304,11 +414,16 @@ def _run_dbt(
     elif "DBT_USE_COLORS" not in environ and not stdout_wants_colours(environ):
         # A --use-colors in dbt_args still wins over this, as dbt reads its command line first.
         env["DBT_USE_COLORS"] = "false"
+    if events is not None:
+        command += ["--log-format", "json", "--log-format-file", "text"]
     command += dbt_args
     artifact = _results_artifact(subcommand, dbt_args, env, target_path)
     started_at = time.time()
     started = time.perf_counter()
-    if quiet:
+    if events is not None:
+        env["DBT_USE_COLORS"] = "false"
+        returncode, output = _run_with_events(command, env, events)
+    elif quiet:
         completed = subprocess.run(
             command,
             env=env,
@@ -326,6 +441,36 @@ def _run_dbt(
     written = _written_since(artifact, started_at)
     code = ExitCode.OK if returncode == 0 else ExitCode.BUILD_FAILED
     return BuildResult(returncode, code, seconds, written, output)
+
+
+def _run_with_events(
+    command: Sequence[str], env: Mapping[str, str], events: Callable[[Mapping[str, object]], None]
+) -> tuple[int, str]:
+    """Run dbt with JSON console logs; hand each event on; return its exit code and its text."""
+    lines: list[str] = []
+    with subprocess.Popen(
+        command,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        encoding="utf-8",
+        errors="replace",
+    ) as process:
+        assert process.stdout is not None
+        for raw in process.stdout:
+            try:
+                event = json.loads(raw)
+            except ValueError:
+                event = None
+            if not isinstance(event, dict) or not isinstance(event.get("info"), dict):
+                lines.append(strip_ansi(raw.rstrip("\n")))  # not an event: a Python warning …
+                continue
+            info = event["info"]
+            stamp = str(info.get("ts", ""))[11:19]
+            lines.append(f"{stamp}  {strip_ansi(str(info.get('msg', '')))}".rstrip())
+            events(event)
+    return process.returncode, "\n".join(lines) + "\n"
 
 
 def _results_artifact(

@@ -64,6 +64,22 @@ def test_main_command_runs_in_a_fresh_checkout(
             command, cwd=checkout, env=env, capture_output=True, text=True, timeout=900
         )
         assert again.returncode == 0, again.stdout + again.stderr
+        if "DATABASE_URL" not in env:
+            # The demo kept to a server of its own: the user's own CRM is still empty.
+            assert (tmp_path / "crm-home" / "demo" / "pgdata").is_dir()
+            own = subprocess.run(
+                [str(checkout / "crm"), "db", "status"],
+                cwd=checkout,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
+            assert own.returncode == 0, own.stderr
+            assert "not applied (run: crm db init)" in own.stdout, own.stdout
+            # (rich may wrap the path anywhere on a narrow terminal: compare without spaces)
+            demo_data = str(tmp_path / "crm-home" / "demo" / "pgdata")
+            assert f"keepsitsownin{demo_data}" in "".join(own.stdout.split())
     finally:
         if "DATABASE_URL" not in env:
             subprocess.run(

@@ -32,6 +32,20 @@ def db_init() -> None:
         console.print(f"[green]Schema version {version} applied[/] at {target.where}.")
 
 
+def _chosen_by(target: db.Target) -> str:
+    """Why every command of this session uses ``target`` (and where the demo's data is)."""
+    if target.kind == "url":
+        return "DATABASE_URL (every crm command, dbt and the tests use it; the demo too)"
+    if target.kind == "env":
+        return "the PG* variables (every crm command, dbt and the tests use them; the demo too)"
+    assert target.data_dir is not None
+    demo = target.data_dir / db.DEMO_HOME
+    return (
+        "nothing set: the embedded server in CRM_HOME; `crm demo` keeps its own in "
+        f"{demo / 'pgdata'}" + ("" if (demo / "pgdata").is_dir() else " (not created yet)")
+    )
+
+
 @db_app.command("status")
 def db_status() -> None:
     """Show where the database is, whether through a pooler, its PostgreSQL version, schema
@@ -48,7 +62,10 @@ def db_status() -> None:
                 row = conn.execute(f"select count(*) from public.{table_name}").fetchone()
                 counts.append((table_name, int(row[0]) if row else 0))
     summary = Table(show_header=False, box=None, pad_edge=False)
+    summary.add_column(no_wrap=True)
+    summary.add_column(overflow="fold")  # a long path wraps; it is never cut short with "…"
     summary.add_row("Database", target.where)
+    summary.add_row("Chosen by", _chosen_by(target))
     summary.add_row("Connection", route.describe())
     if (note := route.session_note()) is not None:
         summary.add_row("Sessions", note)
@@ -321,3 +338,6 @@ def db_stop() -> None:
         console.print(f"Stopped the embedded PostgreSQL in {target.data_dir / 'pgdata'}.")
     else:
         console.print("The embedded PostgreSQL was not running.")
+    demo = target.data_dir / db.DEMO_HOME
+    if (demo / "pgdata").is_dir() and db.stop_embedded_server(demo):
+        console.print(f"Stopped the demo's embedded PostgreSQL in {demo / 'pgdata'}.")

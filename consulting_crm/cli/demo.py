@@ -31,8 +31,9 @@ def demo_command(
 ) -> None:
     """From nothing to dashboards: schema, a consultancy's exports, import, build, figures, report.
 
-    Uses the embedded PostgreSQL unless DATABASE_URL (or PG*) is set. Safe to run again: the same
-    files are recognised and nothing changes.
+    Uses an embedded PostgreSQL of its own (in $CRM_HOME/demo, apart from your own CRM) unless
+    DATABASE_URL (or PG*) names a server. Safe to run again: the same files are recognised and
+    nothing changes.
     """
     from consulting_crm.demo.run import run_demo
 

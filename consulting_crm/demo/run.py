@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -80,26 +82,40 @@ def run_demo(
         yield notes.append
         run.steps.append((name, time.perf_counter() - started, "; ".join(notes)))
 
+    own_data = db.resolve_target(environ, start=False)
+    environ = db.demo_environ(environ)
     target = db.resolve_target(environ)
     with db.connect(target, autocommit=True) as conn:
         with step("Database") as note:
-            before = db.schema_version(conn)
-            version = db.apply_schema(conn)
-            note(
-                f"schema version {version} "
-                + ("already applied" if before == version else "applied")
-                + f" at {target.where}"
-            )
-            console.print(f"{_server_version(conn)} at {target.where}; schema version {version}.")
+            console.print(f"{_server_version(conn)} at {target.where}.")
+            if target.kind == "embedded":
+                console.print(
+                    "The demo has a database of its own; your own CRM (crm import, crm build, "
+                    f"crm report) stays in {own_data.where}. To open the demo's: "
+                    f"CRM_HOME={target.data_dir} crm db status",
+                    highlight=False,
+                )
+            # The exports are written to a scratch folder first: nothing reaches --out, and no
+            # schema is applied, before the database has been found fit for the demo.
+            practice = generate_practice(seed=seed, scale=scale)
+            with tempfile.TemporaryDirectory(prefix="crm-demo-") as scratch:
+                drafts = write_demo_files(practice, Path(scratch))
+                _refuse_foreign_data(conn, drafts, target.where, allow_existing)
+                before = db.schema_version(conn)
+                version = db.apply_schema(conn)
+                note(
+                    f"schema version {version} "
+                    + ("already applied" if before == version else "applied")
+                    + f" at {target.where}"
+                )
+                console.print(f"Schema version {version}.")
+                run.files = _place(drafts, Path(scratch), run.out)
 
         with step("Export files") as note:
-            practice = generate_practice(seed=seed, scale=scale)
-            run.files = write_demo_files(practice, run.out)
             note(f"{len(run.files.in_import_order())} files in {run.out}")
             _print_files(console, run.files, run.out)
 
         with step("Import") as note:
-            _refuse_foreign_data(conn, run.files, target.where, allow_existing)
             run.imports = import_with_progress(
                 conn,
                 run.files.in_import_order(),
@@ -120,13 +136,15 @@ def run_demo(
                 )
 
     with step("Build") as note:
-        run.build = run_build(
-            ["--vars", f"{{as_of_date: '{DEMO_AS_OF.isoformat()}'}}"],
-            environ=environ,
-            echo=lambda line: console.print(line, markup=False, highlight=False),
-            target_path=run.out / ".dbt-target",
-            quiet=True,
-        )
+        with console.status("dbt build: starting …") as status:
+            run.build = run_build(
+                ["--vars", f"{{as_of_date: '{DEMO_AS_OF.isoformat()}'}}"],
+                environ=environ,
+                echo=lambda line: console.print(line, markup=False, highlight=False),
+                target_path=run.out / ".dbt-target",
+                quiet=True,
+                progress=lambda progress: status.update(progress.line()),
+            )
         tally = tally_run_results(run.build.run_results) if run.build.run_results else {}
         note(", ".join(f"{count} {status}" for status, count in sorted(tally.items()) if count))
         if run.build.exit_code != ExitCode.OK:
@@ -182,11 +200,34 @@ def _rows_per_table(conn: psycopg.Connection) -> Table:
     return table
 
 
+def _place(drafts: DemoFiles, scratch: Path, out: Path) -> DemoFiles:
+    """Move the exports written to ``scratch`` into ``out``, keeping their relative paths."""
+    placed: dict[str, Path] = {}
+    for name, draft in vars(drafts).items():
+        target = out / draft.relative_to(scratch)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(draft, target)
+        placed[name] = target
+    return DemoFiles(**placed)
+
+
 def _refuse_foreign_data(
     conn: psycopg.Connection, files: DemoFiles, where: str, allow_existing: bool
 ) -> None:
-    """Never mix demo data into a database that holds someone's real CRM."""
+    """Never mix demo data into a database that holds someone's real CRM (or anything else)."""
     if allow_existing:
+        return
+    if db.schema_version(conn) is None:
+        row = conn.execute(
+            "select count(*) from pg_tables where schemaname in ('public', 'ingest')"
+        ).fetchone()
+        if row and row[0]:
+            raise CrmError(
+                f"the database at {where} has {row[0]} tables of its own and no CRM schema; the "
+                "demo writes only into an empty database or one it filled before. Point "
+                "DATABASE_URL at an empty database, or pass --allow-existing if this one is a "
+                "playground."
+            )
         return
     demo_digests = [
         hashlib.sha256(path.read_bytes()).hexdigest()
@@ -208,9 +249,9 @@ def _refuse_foreign_data(
         raise CrmError(
             f"the database at {where} already holds other data "
             f"({foreign_files} imported files that are not this demo's), and the demo would mix "
-            "its invented clients into it. Run the demo on a database of its own, e.g. "
-            "`CRM_HOME=~/crm-demo crm demo` (a second embedded server) or `DATABASE_URL=... crm "
-            "demo`; or pass --allow-existing if this database is a playground."
+            "its invented clients into it. Run the demo on a database of its own: without "
+            "DATABASE_URL it uses an embedded server of its own, or point DATABASE_URL at an "
+            "empty database; or pass --allow-existing if this database is a playground."
         )
 
 

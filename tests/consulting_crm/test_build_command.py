@@ -501,3 +501,49 @@ def test_colours_only_on_a_terminal(
         output = completed.stdout + completed.stderr
     assert "OK created sql table model analytics.dim_date" in re.sub(r"\x1b\[[0-9;]*m", "", output)
     assert ("\x1b[" in output) is terminal
+
+
+def test_build_shows_a_line_per_phase_and_keeps_dbt_output_for_verbose(
+    make_database: Callable[..., str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    point_at(monkeypatch, make_database())
+    seeds = ["--select", "stage_probabilities lead_source_groups"]
+    assert main(["build", *artifact_args(tmp_path / "a"), *seeds]) == ExitCode.OK
+    out = capsys.readouterr().out
+    assert re.search(r"^  seeds +2  all ok$", out, flags=re.MULTILINE), out
+    assert "START seed file" not in out  # dbt's line per node stays in its log file
+    assert len(out.strip().splitlines()) <= 4, out
+    assert "START seed file reference.stage_probabilities" in (
+        tmp_path / "a" / "logs" / "dbt.log"
+    ).read_text(encoding="utf-8")
+    assert main(["build", "--verbose", *artifact_args(tmp_path / "b"), *seeds]) == ExitCode.OK
+
+
+def test_build_progress_counts_each_phase_and_names_every_warning(
+    make_database: Callable[..., str], tmp_path: Path
+) -> None:
+    conninfo = make_database()
+    with psycopg.connect(conninfo) as conn:
+        conn.execute(TWO_CURRENCIES)  # type: ignore[arg-type]  # a trusted literal
+    seen: list[int] = []
+    result = run_build(
+        [
+            *("--select", "+assert_one_working_currency", "--indirect-selection", "cautious"),
+            *("--vars", f"{{as_of_date: '{AS_OF_DATE}'}}"),
+        ],
+        environ=database_environment(conninfo),
+        echo=lambda line: None,
+        target_path=tmp_path / "artifacts",
+        progress=lambda progress: seen.append(progress.finished),
+    )
+    assert result.exit_code == ExitCode.OK, result.output
+    progress = result.progress
+    assert progress is not None
+    assert seen == sorted(seen) and seen[-1] == progress.finished == progress.total
+    assert progress.outcomes["tests"]["warn"] == 1
+    assert progress.done["models"] >= 2 and progress.done["seeds"] >= 1
+    assert any("assert_one_working_currency" in problem for problem in progress.problems)
+    assert DONE_LINE.search(result.output)  # the captured text reads like dbt's own output

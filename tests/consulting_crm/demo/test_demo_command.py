@@ -17,6 +17,7 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
+from consulting_crm import database as db
 from consulting_crm.cli import main
 from consulting_crm.demo.practice import generate_practice
 from ingest.errors import ExitCode
@@ -153,5 +154,31 @@ def test_demo_refuses_a_database_holding_other_data(
     assert main(["import", str(own)]) == ExitCode.OK
     assert main(["demo", "--out", str(tmp_path / "demo")]) == ExitCode.USER_ERROR
     assert "already holds other data (1 imported files" in capsys.readouterr().err
+    assert not (tmp_path / "demo").exists()  # nothing written before the check
     with psycopg.connect(conninfo) as conn:
         assert conn.execute("select count(*) from accounts").fetchone() == (1,)
+
+
+def test_demo_refuses_a_database_with_tables_of_its_own_before_writing_anything(
+    make_database: Callable[..., str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    conninfo = make_database(with_schema=False)
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute("create table public.invoices (id int)")
+    monkeypatch.setenv("DATABASE_URL", conninfo)
+    assert main(["demo", "--out", str(tmp_path / "demo")]) == ExitCode.USER_ERROR
+    assert "has 1 tables of its own and no CRM schema" in " ".join(capsys.readouterr().err.split())
+    assert not (tmp_path / "demo").exists()
+    with psycopg.connect(conninfo) as conn:
+        assert conn.execute("select to_regclass('ingest.schema_version')").fetchone() == (None,)
+
+
+def test_the_demo_uses_a_server_of_its_own_unless_one_is_named(tmp_path: Path) -> None:
+    home = str(tmp_path / "home")
+    assert db.demo_environ({"CRM_HOME": home})["CRM_HOME"] == str(Path(home).resolve() / "demo")
+    named = {"CRM_HOME": home, "DATABASE_URL": "postgresql://u@h/db"}
+    assert db.demo_environ(named) == named
+    assert db.demo_environ({"CRM_HOME": home, "PGHOST": "h"})["CRM_HOME"] == home
