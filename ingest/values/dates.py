@@ -73,7 +73,16 @@ def read_dates(
     is_numeric = numeric["a"].notna() & ~blank & ~is_iso
     if is_numeric.any():
         parts = numeric[is_numeric]
-        order = _date_order(parts, header=header, context=context, key=key)
+        # A date whose year is written out and impossible (01/02/0025) is rejected for its year
+        # whatever the order; it must not make the column's order look undecidable.
+        lo, hi = context.years
+        third = pd.to_numeric(parts["c"], errors="coerce")
+        typo = parts["c"].str.len().eq(4) & ~third.between(lo, hi)
+        order = (
+            _date_order(parts[~typo], header=header, context=context, key=key)
+            if bool((~typo).any())
+            else context.date_order or context.default_date_order or "DMY"
+        )
         first, second, third = parts["a"], parts["b"], parts["c"]
         if order == "YMD":
             year, month, day = first, second, third
