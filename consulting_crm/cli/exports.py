@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from consulting_crm import database as db
@@ -86,9 +85,6 @@ def export_salesforce_command(
     with db.connect(target, autocommit=True) as conn:
         try:
             result = export_salesforce(conn, out_dir, since=since_date, truncate=truncate)
-        except CrmError as exc:
-            # The message quotes values ("[not provided]", "…[truncated]"): not rich markup.
-            raise CrmError(escape(str(exc)), exit_code=exc.exit_code) from None
         except OSError as exc:
             raise CrmError(
                 f"{out_dir}: cannot write the export there ({exc.strerror or exc}); choose "

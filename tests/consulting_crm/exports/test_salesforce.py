@@ -471,11 +471,14 @@ def test_powerbi_cannot_read_the_salesforce_schema(source_db: str) -> None:
 # --------------------------------------------------------------------------------------------
 # Values too long for their Salesforce field
 # --------------------------------------------------------------------------------------------
+# Names, subjects and most text already have the database's own limits (schema.sql, at most
+# Salesforce's); what is left to catch is where Salesforce allows less than the CRM stores: long
+# text areas (32,000) and fields under 255 such as Title (128).
 OVERSIZED = f"""
-update public.accounts set name = repeat('x', 300) where account_id = '{A1}';
+update public.accounts set description = repeat('x', 32001) where account_id = '{A1}';
 -- 128 characters, Title's limit, but the formula guard makes the written cell 129.
 update public.contacts set title = '=' || repeat('t', 127) where contact_id = '{C1}';
-update public.activities set subject = repeat('s', 256) where activity_id = '{T[1]}';
+update public.activities set body = repeat('s', 40000) where activity_id = '{T[1]}';
 """
 
 
@@ -501,9 +504,10 @@ def test_values_too_long_stop_the_export_before_any_file_is_written(
     assert err.splitlines() == [
         "error: 3 values are longer than the Salesforce field allows, so nothing was written "
         "(Data Loader would reject these rows):",
-        f'  Account {A1} "{"x" * 59}…": Name has 300 characters, Salesforce allows 255',
+        f'  Account {A1} "Acme GmbH": Description has 32,001 characters, Salesforce allows 32,000',
         f'  Contact {C1} "Ada Lovelace": Title has 129 characters, Salesforce allows 128',
-        f'  Task {T[1]} "{"s" * 59}…": Subject has 256 characters, Salesforce allows 255',
+        f'  Task {T[1]} "Re: proposal": Description has 40,000 characters, Salesforce allows '
+        "32,000",
         "Shorten them in the CRM, or export with --truncate to cut them to the limit, ending in "
         '"…[truncated]".',
     ]
@@ -523,12 +527,12 @@ def test_truncate_cuts_them_with_a_marker_and_says_how_many(
     )
     assert f"Task {T[1]}" in shown
     account = by_id(read_csv(out / "1-Account.csv"))[A1]
-    assert account["Name"] == "x" * 243 + TRUNCATION_MARKER
+    assert account["Description"] == "x" * (32000 - len(TRUNCATION_MARKER)) + TRUNCATION_MARKER
     contact = by_id(read_csv(out / "2-Contact.csv"))[C1]
     assert contact["Title"] == "'=" + "t" * 114 + TRUNCATION_MARKER
     assert len(contact["Title"]) == 128
     email = by_id(read_csv(out / "5-Task-Account.csv"))[T[1]]
-    assert email["Subject"] == "s" * 243 + TRUNCATION_MARKER
+    assert email["Description"] == "s" * (32000 - len(TRUNCATION_MARKER)) + TRUNCATION_MARKER
     # Values that fit are written as they are.
     assert by_id(read_csv(out / "1-Account.csv"))[A2]["Name"] == "'@Risk Partners"
 
