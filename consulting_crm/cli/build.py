@@ -27,8 +27,8 @@ def build_command(
     reads; docs/metrics.md explains every figure.
 
     Shows one line of progress and, at the end, a line per phase with every warning and error
-    dbt reported; dbt's full output is in its log file (and on screen with --verbose). Extra
-    arguments go to dbt, e.g. `crm build --select marts --vars '{as_of_date: 2025-06-30}'`.
+    dbt reported; dbt's full output is in its log file (and on screen with --verbose).
+    Extra arguments go to dbt, e.g. `crm build --select marts --vars '{as_of_date: 2025-06-30}'`.
     Exits with 6 when a model or test fails.
     """
     from consulting_crm.dbt_runner import run_build
