@@ -1,7 +1,7 @@
 """`crm report`: one self-contained HTML page built from the analytics models.
 
 :mod:`~consulting_crm.report.data` reads the figures from schema ``analytics``;
-:mod:`~consulting_crm.report.html` draws the page (inline SVG charts from
+:mod:`~consulting_crm.report.html` draws the page (static SVG charts from
 :mod:`~consulting_crm.report.charts`, inline CSS), so the file opens offline.
 """
 

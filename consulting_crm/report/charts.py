@@ -1,237 +1,356 @@
-"""Small, dependency-free SVG charts for the HTML report.
+"""The report's charts: Vega-Lite specifications built with altair, drawn to static SVG by
+vl-convert (which carries its own copy of Vega, so nothing is fetched from the network).
 
-Drawn on the server side so the report is one self-contained file that opens offline and prints
-well. Every chart has a title, labelled axes and readable tick values; colours are a single,
-colour-blind-safe palette.
+Why a library and not hand-drawn SVG: axis ticks, time axes and label formats are what Vega does
+well (``docs/design-decisions.md``). Why static SVG and not Vega's JavaScript in the page: the
+report opens offline, in a mail attachment and printed, with no script. Vega writes each mark's
+hover text into ``aria-label``; :func:`render_svg` copies it into a ``<title>`` so browsers show
+it on hover.
+
+Every chart has an empty state (:func:`empty_state`) that says what is missing and how to get it,
+integer axes never repeat a tick label (``tickMinStep`` 1), and the month axis is continuous.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import math
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
+from typing import Any
 
-PALETTE = {
-    "primary": "#1f5f8b",
-    "secondary": "#8fb8d8",
-    "accent": "#e07b39",
-    "muted": "#b8c2cc",
-    "text": "#1d2733",
-    "grid": "#e3e8ee",
-}
+import altair as alt
+import vl_convert
+
+FONT = "Inter, 'Segoe UI', Helvetica, Arial, sans-serif"
+INK, MUTED, GRID = "#1d2733", "#6b7785", "#e3e8ee"
+PRIMARY, SECONDARY, ACCENT = "#1f5f8b", "#8fb8d8", "#e07b39"
 SERIES_COLOURS = ["#1f5f8b", "#4d9ac7", "#8fb8d8", "#e07b39"]
-FONT = "font-family=\"Inter, 'Segoe UI', Helvetica, Arial, sans-serif\""
 
 
-def nice_ticks(maximum: float, count: int = 5) -> list[float]:
-    """Round tick values from 0 to at least ``maximum`` (1, 2, 2.5 or 5 times a power of ten)."""
+def money_label_expr(symbol: str) -> str:
+    """A Vega expression for a money axis label: '€950', '€12.5k', '€1.25M'.
+
+    ``~s`` keeps every significant digit a tick needs, so two ticks never read the same; below
+    1,000 the axis shows whole units (the axes ask for ticks at least 1 apart).
+    """
+    prefix = json.dumps(symbol)
+    return (
+        f"{prefix} + (abs(datum.value) < 1000 ? format(datum.value, ',d') "
+        ": format(datum.value, '~s'))"
+    )
+
+
+def integer_ticks(maximum: float, count: int = 5) -> list[int]:
+    """Tick values from 0 to at least ``maximum``, a whole 1, 2 or 5 times a power of ten apart.
+
+    Given to Vega as explicit values: its own ``tickMinStep`` still puts a tick at 0.5 on a 0-1
+    domain, which a whole-number format prints as a second '1'.
+    """
     if maximum <= 0:
-        return [0.0, 1.0]
+        return [0, 1]
     raw_step = maximum / count
-    magnitude = 10 ** math.floor(math.log10(raw_step))
-    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw_step)
-    ticks = [0.0]
+    magnitude = 10 ** max(0, math.floor(math.log10(raw_step)))
+    multiples = (1, 2, 2.5, 5, 10) if magnitude >= 10 else (1, 2, 5, 10)
+    step = int(next(m * magnitude for m in multiples if m * magnitude >= raw_step))
+    ticks = [0]
     while ticks[-1] < maximum:
-        ticks.append(round(ticks[-1] + step, 10))
+        ticks.append(ticks[-1] + step)
     return ticks
 
 
-def compact_money(value: float, symbol: str) -> str:
-    """12_500 -> '€12.5k', 1_250_000 -> '€1.25M' (axis labels)."""
-    magnitude = abs(value)
-    if magnitude >= 1_000_000:
-        text = f"{value / 1_000_000:.2f}".rstrip("0").rstrip(".") + "M"
-    elif magnitude >= 1_000:
-        text = f"{value / 1_000:.1f}".rstrip("0").rstrip(".") + "k"
+def _value_axis(
+    maximum: float, money_symbol: str | None, **options: Any
+) -> dict[str, Any]:
+    """Scale and axis for a quantitative axis from 0 with whole-number, distinct tick labels;
+    money reads '€950', '€12.5k', without a symbol the axis counts whole things."""
+    ticks = integer_ticks(maximum)
+    if money_symbol is None:
+        label: dict[str, Any] = {"format": ",d"}
     else:
-        text = f"{value:.0f}"
-    return f"{symbol}{text}"
+        label = {"labelExpr": money_label_expr(money_symbol)}
+    return {
+        "scale": alt.Scale(domain=[0, ticks[-1]], nice=False, zero=True),
+        "axis": alt.Axis(values=ticks, **label, **options),
+    }
 
 
-def _shorten(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+def _configure(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
+    return (
+        chart.configure(font=FONT, background="white", padding=8)
+        .configure_view(stroke=None)
+        .configure_axis(
+            labelColor=INK,
+            titleColor=INK,
+            gridColor=GRID,
+            domainColor=MUTED,
+            tickColor=MUTED,
+            labelFontSize=11,
+            titleFontSize=12,
+            titleFontWeight="normal",
+        )
+        .configure_legend(
+            orient="top",
+            title=None,
+            labelFontSize=12,
+            labelColor=INK,
+            labelLimit=0,
+            symbolType="square",
+        )
+    )
+
+
+_ROOT = re.compile(r'<svg ([^>]*?)class="marks" width="([\d.]+)" height="([\d.]+)"')
+# A mark Vega labelled for screen readers; self-closing, as Vega writes them.
+_LABELLED_MARK = re.compile(
+    r'<(path|rect|circle|line|text)\b([^>]*?)aria-label="([^"]*)"'
+    r'([^>]*?role="graphics-symbol"[^>]*?)/>'
+)
+
+
+def render_svg(chart: alt.TopLevelMixin, chart_id: str, title: str, *, empty: bool = False) -> str:
+    """The chart as inline SVG: scales to its container, hover text on every labelled mark.
+    An empty state carries the class ``chart-empty``."""
+    css_class = "chart chart-empty" if empty else "chart"
+    svg = vl_convert.vegalite_to_svg(_configure(chart).to_dict())
+    svg, found = _ROOT.subn(
+        lambda match: (
+            f'<svg {match.group(1)}class="{css_class}" id="{escape(chart_id)}" '
+            f'aria-label="{escape(title)}" width="100%" '
+            f'style="max-width:{match.group(2)}px" preserveAspectRatio="xMidYMid meet"'
+        ),
+        svg,
+        count=1,
+    )
+    if not found:
+        raise RuntimeError(f"vl-convert's SVG for {chart_id} has an unexpected root element")
+    return _LABELLED_MARK.sub(
+        lambda match: (
+            f'<{match.group(1)}{match.group(2)}aria-label="{match.group(3)}"{match.group(4)}>'
+            f"<title>{match.group(3)}</title></{match.group(1)}>"
+        ),
+        svg,
+    )
+
+
+def empty_state(
+    chart_id: str, title: str, headline: str, hint: str, *, width: int, height: int
+) -> str:
+    """A chart-sized panel that says what is missing and what would fill it."""
+    panel = alt.Chart(alt.Data(values=[{}])).mark_rect(
+        x=0, y=0, x2=width, y2=height, fill="#f6f8fa", stroke=GRID, cornerRadius=8
+    )
+    head = alt.Chart(alt.Data(values=[{}])).mark_text(
+        x=width / 2, y=height / 2 - 12, text=headline, fontSize=15, fontWeight=600, color=INK
+    )
+    detail = alt.Chart(alt.Data(values=[{}])).mark_text(
+        x=width / 2, y=height / 2 + 14, text=hint, fontSize=12.5, color=MUTED
+    )
+    chart = alt.layer(panel, head, detail).properties(width=width, height=height)
+    return render_svg(chart, chart_id, f"{title}: {headline}", empty=True)
 
 
 @dataclass(frozen=True)
-class Bar:
-    label: str
-    values: tuple[float, ...]  # one value per series
-    note: str = ""  # shown at the end of the bar, e.g. a count
+class BarValue:
+    """One bar of a grouped bar chart."""
+
+    category: str
+    series: str
+    value: float
+    label: str  # the value as printed at the bar's end
+    hover: str  # the text shown on hover
 
 
-def _frame(chart_id: str, title: str, width: int, height: int, body: list[str]) -> str:
-    return (
-        f'<svg class="chart" id="{escape(chart_id)}" role="img" aria-label="{escape(title)}" '
-        f'viewBox="0 0 {width} {height}" width="100%" preserveAspectRatio="xMidYMid meet" '
-        f'xmlns="http://www.w3.org/2000/svg" {FONT}>'
-        f"<title>{escape(title)}</title>" + "".join(body) + "</svg>"
-    )
-
-
-def _legend(series: Sequence[str], x: float, y: float) -> list[str]:
-    parts, offset = [], 0.0
-    for index, name in enumerate(series):
-        colour = SERIES_COLOURS[index % len(SERIES_COLOURS)]
-        parts.append(
-            f'<rect x="{x + offset:.1f}" y="{y - 9:.1f}" width="10" height="10" rx="2" '
-            f'fill="{colour}"/><text x="{x + offset + 14:.1f}" y="{y:.1f}" font-size="12" '
-            f'fill="{PALETTE["text"]}">{escape(name)}</text>'
-        )
-        offset += 26 + 7 * len(name)
-    return parts
-
-
-def horizontal_bars(
+def grouped_bars(
     chart_id: str,
     title: str,
-    bars: Sequence[Bar],
+    values: Sequence[BarValue],
+    *,
+    categories: Sequence[str],
     series: Sequence[str],
-    *,
-    value_format: Callable[[float], str],
-    axis_label: str,
-    width: int = 560,
+    axis_title: str,
+    money_symbol: str | None = None,
+    width: int = 360,
 ) -> str:
-    """Grouped horizontal bars: one group per label, one bar per series."""
-    label_width, right_pad, top, row_gap = 150, 70, 34, 10
-    bar_height = 16
-    group_height = bar_height * len(series) + row_gap
-    plot_width = width - label_width - right_pad
-    height = top + max(1, len(bars)) * group_height + 46
-    maximum = max((v for bar in bars for v in bar.values), default=0.0)
-    ticks = nice_ticks(maximum)
-    scale = plot_width / ticks[-1]
-    body = _legend(series, label_width, 16)
-    axis_y = top + len(bars) * group_height
-    for tick in ticks:
-        x = label_width + tick * scale
-        body.append(
-            f'<line x1="{x:.1f}" y1="{top - 4}" x2="{x:.1f}" y2="{axis_y}" '
-            f'stroke="{PALETTE["grid"]}"/>'
-            f'<text x="{x:.1f}" y="{axis_y + 16}" font-size="11" text-anchor="middle" '
-            f'fill="{PALETTE["text"]}">{escape(value_format(tick))}</text>'
-        )
-    for row, bar in enumerate(bars):
-        y0 = top + row * group_height
-        body.append(
-            f'<text x="{label_width - 8}" y="{y0 + group_height / 2 - 1:.1f}" font-size="12" '
-            f'text-anchor="end" dominant-baseline="middle" fill="{PALETTE["text"]}">'
-            f"{escape(bar.label)}</text>"
-        )
-        for index, value in enumerate(bar.values):
-            y = y0 + index * bar_height
-            colour = SERIES_COLOURS[index % len(SERIES_COLOURS)]
-            bar_width = max(value * scale, 0.0)
-            body.append(
-                f'<rect class="bar" x="{label_width}" y="{y:.1f}" width="{bar_width:.1f}" '
-                f'height="{bar_height - 3}" rx="2" fill="{colour}">'
-                f"<title>{escape(bar.label)} · {escape(series[index])}: "
-                f"{escape(value_format(value))}</title></rect>"
-                f'<text x="{label_width + bar_width + 4:.1f}" y="{y + bar_height / 2:.1f}" '
-                f'font-size="11" dominant-baseline="middle" fill="{PALETTE["text"]}">'
-                f"{escape(value_format(value))}</text>"
-            )
-        if bar.note:
-            body.append(
-                f'<text x="{label_width - 8}" y="{y0 + group_height / 2 + 12:.1f}" font-size="10" '
-                f'text-anchor="end" fill="#6b7785">{escape(bar.note)}</text>'
-            )
-    body.append(
-        f'<line x1="{label_width}" y1="{top - 4}" x2="{label_width}" y2="{axis_y}" '
-        f'stroke="{PALETTE["text"]}"/>'
-        f'<text x="{label_width + plot_width / 2:.1f}" y="{height - 6}" font-size="12" '
-        f'text-anchor="middle" fill="{PALETTE["text"]}">{escape(axis_label)}</text>'
+    """Horizontal bars, one group per category and one bar per series. Without a symbol the axis
+    counts whole things (leads), so it never shows a fraction."""
+    rows = [
+        {
+            "category": value.category,
+            "series": value.series,
+            "value": value.value,
+            "label": value.label,
+            "hover": value.hover,
+        }
+        for value in values
+    ]
+    maximum = max((value.value for value in values), default=0.0)
+    base = alt.Chart(alt.Data(values=rows)).encode(
+        y=alt.Y("category:N", sort=list(categories), title=None, axis=alt.Axis(labelLimit=150)),
+        yOffset=alt.YOffset("series:N", sort=list(series)),
+        x=alt.X("value:Q", title=axis_title, **_value_axis(maximum, money_symbol, grid=True)),
     )
-    return _frame(chart_id, title, width, height, body)
+    bars = base.mark_bar(cornerRadiusEnd=2).encode(
+        color=alt.Color(
+            "series:N",
+            sort=list(series),
+            scale=alt.Scale(domain=list(series), range=SERIES_COLOURS[: len(series)]),
+        ),
+        tooltip=alt.Tooltip("hover:N"),
+        description=alt.Description("hover:N"),
+    )
+    labels = base.mark_text(align="left", dx=3, fontSize=10, color=INK, aria=False).encode(
+        text="label:N"
+    )
+    height = max(1, len(categories)) * (14 * len(series) + 14)
+    chart = alt.layer(bars, labels).properties(width=width, height=height)
+    return render_svg(chart, chart_id, title)
 
 
-def columns_with_line(
+@dataclass(frozen=True)
+class MonthValue:
+    month: dt.date  # first day of the month
+    value: float
+    phase: str  # legend entry, e.g. delivered or scheduled
+    hover: str
+
+
+def monthly_columns(
     chart_id: str,
     title: str,
-    labels: Sequence[str],
-    values: Sequence[float],
+    months: Sequence[MonthValue],
     *,
-    value_format: Callable[[float], str],
-    y_label: str,
-    x_label: str,
-    line: Sequence[float] | None = None,
-    line_label: str = "",
-    line_reference: float | None = None,
-    highlight_from: int | None = None,
+    phases: Sequence[str],
+    money_symbol: str,
+    axis_title: str,
     width: int = 860,
-    height: int = 320,
-    bottom: int = 78,
-    left: int = 72,
+    height: int = 230,
 ) -> str:
-    """Vertical columns (e.g. revenue per month), optionally with a 0-100 % line on a right axis
-    (a Pareto chart's cumulative share) and a dashed reference level on that axis."""
-    right, top = 56 if line is not None else 20, 30
-    plot_w, plot_h = width - left - right, height - top - bottom
-    ticks = nice_ticks(max(values, default=0.0))
-    y_scale = plot_h / ticks[-1]
-    slot = plot_w / max(1, len(values))
-    body: list[str] = []
-    for tick in ticks:
-        y = top + plot_h - tick * y_scale
-        body.append(
-            f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" '
-            f'stroke="{PALETTE["grid"]}"/>'
-            f'<text x="{left - 8}" y="{y:.1f}" font-size="11" text-anchor="end" '
-            f'dominant-baseline="middle" fill="{PALETTE["text"]}">'
-            f"{escape(value_format(tick))}</text>"
+    """One column per calendar month. The axis holds every month from the first to the last,
+    with or without revenue, so a quiet month shows as a gap rather than vanishing."""
+    expected = [_add_months(months[0].month, index) for index in range(len(months))]
+    if [item.month for item in months] != expected:
+        raise ValueError("monthly_columns needs one value for every month, in order")
+    labels = [f"{item.month:%b %Y}" for item in months]
+    rows = [
+        {"month": label, "value": item.value, "phase": item.phase, "hover": item.hover}
+        for label, item in zip(labels, months, strict=True)
+    ]
+    present = [phase for phase in phases if any(item.phase == phase for item in months)]
+    # About twelve labels at most; the others stay on the axis as ticks.
+    every = max(1, -(-len(months) // 12))
+    shown = json.dumps(labels[::every])
+    chart = (
+        alt.Chart(alt.Data(values=rows))
+        .mark_bar(cornerRadiusTopLeft=1.5, cornerRadiusTopRight=1.5)
+        .encode(
+            x=alt.X(
+                "month:O",
+                sort=labels,
+                title=None,
+                scale=alt.Scale(paddingInner=0.2),
+                axis=alt.Axis(
+                    labelAngle=-40,
+                    labelExpr=f"indexof({shown}, datum.value) >= 0 ? datum.value : ''",
+                ),
+            ),
+            y=alt.Y(
+                "value:Q",
+                title=axis_title,
+                **_value_axis(max(item.value for item in months), money_symbol),
+            ),
+            color=alt.Color(
+                "phase:N",
+                scale=alt.Scale(domain=present, range=[PRIMARY, SECONDARY][: len(present)]),
+            ),
+            tooltip=alt.Tooltip("hover:N"),
+            description=alt.Description("hover:N"),
         )
-    label_every = max(1, math.ceil(len(labels) / 24))
-    for index, (label, value) in enumerate(zip(labels, values, strict=True)):
-        x = left + index * slot + slot * 0.14
-        bar_h = max(value, 0.0) * y_scale
-        colour = PALETTE["primary"]
-        if highlight_from is not None and index >= highlight_from:
-            colour = PALETTE["secondary"]
-        body.append(
-            f'<rect class="bar" x="{x:.1f}" y="{top + plot_h - bar_h:.1f}" '
-            f'width="{slot * 0.72:.1f}" height="{bar_h:.1f}" rx="1.5" fill="{colour}">'
-            f"<title>{escape(label)}: {escape(value_format(value))}</title></rect>"
-        )
-        if index % label_every == 0:
-            cx = left + index * slot + slot / 2
-            body.append(
-                f'<text x="{cx:.1f}" y="{top + plot_h + 12}" font-size="10.5" text-anchor="end" '
-                f'transform="rotate(-40 {cx:.1f} {top + plot_h + 12})" '
-                f'fill="{PALETTE["text"]}">{escape(_shorten(label, 24))}</text>'
-            )
-    if line is not None:
-        points = " ".join(
-            f"{left + i * slot + slot / 2:.1f},{top + plot_h - share * plot_h:.1f}"
-            for i, share in enumerate(line)
-        )
-        body.append(
-            f'<polyline class="line" points="{points}" fill="none" stroke="{PALETTE["accent"]}" '
-            f'stroke-width="2.2"/>'
-        )
-        for pct in (0, 0.25, 0.5, 0.75, 1.0):
-            y = top + plot_h - pct * plot_h
-            body.append(
-                f'<text x="{left + plot_w + 8}" y="{y:.1f}" font-size="11" '
-                f'dominant-baseline="middle" fill="{PALETTE["accent"]}">{pct:.0%}</text>'
-            )
-        if line_reference is not None:
-            y = top + plot_h - line_reference * plot_h
-            body.append(
-                f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" '
-                f'stroke="{PALETTE["accent"]}" stroke-dasharray="5 4" stroke-width="1"/>'
-            )
-        body.append(
-            f'<text transform="rotate(90 {width - 12} {top + plot_h / 2:.1f})" '
-            f'x="{width - 12}" y="{top + plot_h / 2:.1f}" font-size="12" text-anchor="middle" '
-            f'fill="{PALETTE["accent"]}">{escape(line_label)}</text>'
-        )
-    body.append(
-        f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}" '
-        f'stroke="{PALETTE["text"]}"/>'
-        f'<text transform="rotate(-90 16 {top + plot_h / 2:.1f})" x="16" '
-        f'y="{top + plot_h / 2:.1f}" font-size="12" text-anchor="middle" '
-        f'fill="{PALETTE["text"]}">{escape(y_label)}</text>'
-        f'<text x="{left + plot_w / 2:.1f}" y="{height - 4}" font-size="12" text-anchor="middle" '
-        f'fill="{PALETTE["text"]}">{escape(x_label)}</text>'
+        .properties(width=width, height=height)
     )
-    return _frame(chart_id, title, width, height, body)
+    return render_svg(chart, chart_id, title)
+
+
+@dataclass(frozen=True)
+class ClientShare:
+    client: str
+    value: float
+    cumulative_share: float
+    hover: str
+
+
+def pareto(
+    chart_id: str,
+    title: str,
+    clients: Sequence[ClientShare],
+    *,
+    money_symbol: str,
+    axis_title: str,
+    reference: float = 0.8,
+    width: int = 820,
+    height: int = 240,
+) -> str:
+    """Clients' revenue, largest first, with the cumulative share on a 0-100 % right axis and a
+    dashed line at ``reference``."""
+    names = [client.client for client in clients]
+    rows = [
+        {
+            "client": client.client,
+            "value": client.value,
+            "share": client.cumulative_share,
+            "hover": client.hover,
+        }
+        for client in clients
+    ]
+    x = alt.X(
+        "client:N",
+        sort=names,
+        title=None,
+        axis=alt.Axis(labelAngle=-40, labelLimit=130, labelOverlap=True),
+    )
+    base = alt.Chart(alt.Data(values=rows)).encode(x=x)
+    columns = base.mark_bar(
+        color=PRIMARY, cornerRadiusTopLeft=1.5, cornerRadiusTopRight=1.5
+    ).encode(
+        y=alt.Y(
+            "value:Q",
+            title=axis_title,
+            **_value_axis(max((client.value for client in clients), default=0), money_symbol),
+        ),
+        tooltip=alt.Tooltip("hover:N"),
+        description=alt.Description("hover:N"),
+    )
+    share_axis = alt.Axis(
+        format=".0%",
+        values=[0, 0.25, 0.5, 0.75, 1],
+        orient="right",
+        titleColor=ACCENT,
+        labelColor=ACCENT,
+        grid=False,
+    )
+    share = alt.Y(
+        "share:Q", title="Cumulative share", axis=share_axis, scale=alt.Scale(domain=[0, 1])
+    )
+    line = base.mark_line(color=ACCENT, strokeWidth=2.2, aria=False).encode(y=share)
+    points = base.mark_point(color=ACCENT, filled=True, size=36).encode(
+        y=share, tooltip=alt.Tooltip("hover:N"), description=alt.Description("hover:N")
+    )
+    rule = (
+        alt.Chart(alt.Data(values=[{}]))
+        .mark_rule(color=ACCENT, strokeDash=[5, 4], strokeWidth=1, aria=False)
+        .encode(y=alt.datum(reference, type="quantitative"))
+    )
+    chart = (
+        alt.layer(columns, alt.layer(line, points, rule))
+        .resolve_scale(y="independent")
+        .properties(width=width, height=height)
+    )
+    return render_svg(chart, chart_id, title)
+
+
+def _add_months(month: dt.date, count: int) -> dt.date:
+    index = month.year * 12 + month.month - 1 + count
+    return dt.date(index // 12, index % 12 + 1, 1)

@@ -22,7 +22,7 @@ class ReportData:
     """Everything the page shows, read from the analytics models."""
 
     as_of: dt.date
-    currency: str
+    currency: str  # the base currency's ISO code: every amount is in it
     headline: dict[str, object]
     ttm: dict[str, object]
     pipeline_by_stage: list[dict[str, object]] = field(default_factory=list)
@@ -30,6 +30,8 @@ class ReportData:
     client_revenue_ttm: list[tuple[str, float]] = field(default_factory=list)
     funnel_by_source: list[dict[str, object]] = field(default_factory=list)
     client_health: list[dict[str, object]] = field(default_factory=list)
+    # Whether analytics.client_health explains each band (column health_reasons).
+    has_health_reasons: bool = False
 
     @property
     def symbol(self) -> str:
@@ -67,10 +69,13 @@ def load_report_data(conn: psycopg.Connection) -> ReportData:
             ).fetchone()
             or {}
         )
-        currency_row = cur.execute(
-            "select currency_code, count(*) as n from analytics.fct_opportunities "
-            "group by currency_code order by n desc, currency_code limit 1"
-        ).fetchone()
+        health_columns = {
+            str(row["column_name"])
+            for row in cur.execute(
+                "select column_name from information_schema.columns "
+                "where table_schema = 'analytics' and table_name = 'client_health'"
+            ).fetchall()
+        }
         stages = cur.execute(
             """
             select stage, count(*) as deals, coalesce(sum(amount), 0) as amount,
@@ -130,15 +135,49 @@ def load_report_data(conn: psycopg.Connection) -> ReportData:
     )
     return ReportData(
         as_of=as_of,
-        currency=str(currency_row["currency_code"]) if currency_row else "EUR",
+        currency=base_currency(headline, ttm),
         headline=dict(headline),
         ttm=dict(ttm),
         pipeline_by_stage=[
             by_stage.get(stage, {"stage": stage, "deals": 0, "amount": 0, "weighted": 0})
             for stage in OPEN_STAGES
         ],
-        revenue_by_month=[(row["revenue_month"], number(row["revenue"])) for row in months],
+        revenue_by_month=every_month(
+            {row["revenue_month"]: number(row["revenue"]) for row in months}, as_of
+        ),
         client_revenue_ttm=[(str(row["account_name"]), number(row["revenue"])) for row in clients],
         funnel_by_source=list(funnel),
         client_health=health,
+        has_health_reasons="health_reasons" in health_columns,
     )
+
+
+def base_currency(*rows: dict[str, object]) -> str:
+    """The ISO code the models convert amounts to (column base_currency), else EUR: the models
+    kept amounts in euros before they recorded a base currency."""
+    for row in rows:
+        code = row.get("base_currency")
+        if isinstance(code, str) and code.strip():
+            return code.strip().upper()
+    return "EUR"
+
+
+def every_month(revenue: dict[dt.date, float], as_of: dt.date) -> list[tuple[dt.date, float]]:
+    """One entry per calendar month, a month without revenue as 0, so gaps show on the chart.
+
+    The range covers at least the twelve months up to as_of_date's and stretches to the first
+    and last month with revenue (the query reads at most 24 months back and 6 ahead).
+    """
+    as_of_month = as_of.replace(day=1)
+    first = min([*revenue, _shift_month(as_of_month, -11)])
+    last = max([*revenue, as_of_month])
+    months, month = [], first
+    while month <= last:
+        months.append((month, revenue.get(month, 0.0)))
+        month = _shift_month(month, 1)
+    return months
+
+
+def _shift_month(month: dt.date, count: int) -> dt.date:
+    index = month.year * 12 + month.month - 1 + count
+    return dt.date(index // 12, index % 12 + 1, 1)

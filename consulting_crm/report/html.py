@@ -1,7 +1,9 @@
 """The report page as HTML: headline tiles, inline SVG charts, the client-health table.
 
-No scripts or fonts are fetched: the charts are inline SVG, and the styles are inline CSS, so the
-file opens offline, in a mail attachment or printed.
+No scripts or fonts are fetched: the charts are static SVG drawn by vl-convert
+(:mod:`~consulting_crm.report.charts`) and the styles are inline CSS, so the file opens offline,
+in a mail attachment or printed. A figure that cannot be computed shows a dash, and its tile says
+why.
 """
 
 from __future__ import annotations
@@ -10,26 +12,114 @@ import datetime as dt
 from collections.abc import Sequence
 from html import escape
 
-from consulting_crm.report.charts import Bar, columns_with_line, compact_money, horizontal_bars
+from consulting_crm.report.charts import (
+    BarValue,
+    ClientShare,
+    MonthValue,
+    empty_state,
+    grouped_bars,
+    monthly_columns,
+    pareto,
+)
 from consulting_crm.report.data import BAND_ORDER, ReportData, number
+
+NO_REVENUE = "no revenue recognised in the last 12 months"
+DELIVERED, SCHEDULED = "Recognised", "Won, delivered in the months ahead"
+
+
+def plural(count: object, singular: str, plural_form: str | None = None) -> str:
+    """'1 deal', '0 deals', '2 clients'; ``plural_form`` for irregular words."""
+    amount = int(number(count))
+    word = singular if amount == 1 else (plural_form or f"{singular}s")
+    return f"{amount:,} {word}"
 
 
 def _money(value: object, symbol: str, *, decimals: int = 0) -> str:
-    if value is None:
-        return "–"
     return f"{symbol}{number(value):,.{decimals}f}"
 
 
 def _pct(value: object, decimals: int = 0) -> str:
-    return "–" if value is None else f"{number(value):.{decimals}%}"
+    return f"{number(value):.{decimals}%}"
 
 
-def _tile(label: str, value: str, note: str = "") -> str:
+def _tile(label: str, value: str, note: str) -> str:
     return (
         f'<div class="tile"><div class="tile-label">{escape(label)}</div>'
         f'<div class="tile-value">{escape(value)}</div>'
         f'<div class="tile-note">{escape(note)}</div></div>'
     )
+
+
+def _tiles(data: ReportData) -> str:
+    headline, ttm, symbol = data.headline, data.ttm, data.symbol
+    open_deals = int(number(headline.get("open_opportunity_count")))
+    won, lost = headline.get("won_count_ttm") or 0, headline.get("lost_count_ttm") or 0
+    tiles = [
+        _tile(
+            "Open pipeline",
+            _money(headline.get("open_pipeline_amount"), symbol),
+            f"{plural(open_deals, 'open deal')}" if open_deals else "no open deals",
+        ),
+        _tile(
+            "Weighted pipeline",
+            _money(headline.get("weighted_pipeline_amount"), symbol),
+            "amount × stage probability",
+        ),
+    ]
+    win_rate = headline.get("win_rate_count_ttm")
+    tiles.append(
+        _tile("Win rate (TTM)", _pct(win_rate), f"{won} won · {lost} lost")
+        if win_rate is not None
+        else _tile("Win rate (TTM)", "–", "no deal won or lost in the last 12 months")
+    )
+    velocity = headline.get("pipeline_velocity_per_day")
+    if velocity is not None:
+        cycle = number(headline.get("avg_sales_cycle_days_ttm"))
+        tiles.append(
+            _tile(
+                "Pipeline velocity",
+                _money(velocity, symbol) + "/day",
+                f"average sales cycle {plural(round(cycle), 'day')}",
+            )
+        )
+    else:
+        if not open_deals:
+            why = "needs open deals"
+        elif not won:
+            why = "needs a deal won in the last 12 months"
+        else:
+            why = "won deals closed the day they opened"
+        tiles.append(_tile("Pipeline velocity", "–", why))
+    total = ttm.get("total_revenue")
+    paying = int(number(ttm.get("client_count")))
+    tiles.append(
+        _tile(
+            "Revenue (TTM)",
+            _money(total, symbol),
+            plural(paying, "paying client") if paying else NO_REVENUE,
+        )
+    )
+    if ttm.get("top1_share") is not None:
+        tiles.append(
+            _tile(
+                "Top client share",
+                _pct(ttm.get("top1_share")),
+                f"top 3: {_pct(ttm.get('top3_share'))}",
+            )
+        )
+        for_80 = int(number(ttm.get("clients_for_80pct")))
+        verb = "makes" if for_80 == 1 else "make"
+        tiles.append(
+            _tile(
+                "Concentration (HHI)",
+                f"{number(ttm.get('hhi')):,.0f}",
+                f"{plural(for_80, 'client')} {verb} 80 % of revenue",
+            )
+        )
+    else:
+        tiles.append(_tile("Top client share", "–", NO_REVENUE))
+        tiles.append(_tile("Concentration (HHI)", "–", NO_REVENUE))
+    return "".join(tiles)
 
 
 def _health_rows(data: ReportData) -> str:
@@ -39,157 +129,207 @@ def _health_rows(data: ReportData) -> str:
         last = row.get("last_activity_at")
         last_text = last.date().isoformat() if isinstance(last, dt.datetime) else "never"
         days = row.get("days_since_last_activity")
+        days_cell = (
+            '<td class="num" title="no activity recorded">–</td>'
+            if days is None
+            else f'<td class="num">{int(number(days)):,}</td>'
+        )
+        reasons = ""
+        if data.has_health_reasons:
+            reasons = f'<td class="why">{escape(str(row.get("health_reasons") or ""))}</td>'
         rows.append(
             "<tr>"
             f"<td>{escape(str(row.get('account_name')))}</td>"
             f'<td><span class="band band-{escape(band)}">{escape(band.replace("_", " "))}'
             "</span></td>"
+            f"{reasons}"
             f"<td>{escape(last_text)}</td>"
-            f'<td class="num">{"–" if days is None else f"{int(number(days)):,}"}</td>'
+            f"{days_cell}"
             f'<td class="num">{int(number(row.get("activities_90d"))):,}</td>'
-            f'<td class="num">{_money(row.get("open_pipeline_amount") or 0, data.symbol)}</td>'
+            f'<td class="num">{_money(row.get("open_pipeline_amount"), data.symbol)}</td>'
             f'<td class="num">{int(number(row.get("active_project_count"))):,}</td>'
-            f'<td class="num">{_money(row.get("revenue_ttm") or 0, data.symbol)}</td>'
-            f'<td class="num">{_money(row.get("revenue_prior_ttm") or 0, data.symbol)}</td>'
+            f'<td class="num">{_money(row.get("revenue_ttm"), data.symbol)}</td>'
+            f'<td class="num">{_money(row.get("revenue_prior_ttm"), data.symbol)}</td>'
             "</tr>"
+        )
+    if not rows:
+        columns = 10 if data.has_health_reasons else 9
+        rows.append(
+            f'<tr><td colspan="{columns}" class="empty">No clients yet: import accounts '
+            "(<code>crm import accounts.csv</code>) and run <code>crm build</code>.</td></tr>"
         )
     return "".join(rows)
 
 
+def _stage_chart(data: ReportData) -> str:
+    chart_id, title = "chart-pipeline-by-stage", "Open pipeline by stage"
+    stages = data.pipeline_by_stage
+    if not any(number(row["deals"]) for row in stages):
+        return empty_state(
+            chart_id,
+            title,
+            "No open deals",
+            "Deals in qualification, proposal or negotiation appear here.",
+            width=420,
+            height=200,
+        )
+    symbol, values, categories = data.symbol, [], []
+    for row in stages:
+        category = f"{str(row['stage']).capitalize()} ({plural(row['deals'], 'deal')})"
+        categories.append(category)
+        for series, key in (("Amount", "amount"), ("Weighted", "weighted")):
+            amount = number(row[key])
+            values.append(
+                BarValue(
+                    category,
+                    series,
+                    amount,
+                    _money(amount, symbol),
+                    f"{category} · {series}: {_money(amount, symbol)}",
+                )
+            )
+    return grouped_bars(
+        chart_id,
+        title,
+        values,
+        categories=categories,
+        series=["Amount", "Weighted"],
+        axis_title=f"Deal value ({data.currency})",
+        money_symbol=symbol,
+    )
+
+
+def _funnel_chart(data: ReportData) -> str:
+    chart_id, title = "chart-lead-funnel", "Lead funnel by source"
+    if not any(number(row["created"]) for row in data.funnel_by_source):
+        return empty_state(
+            chart_id,
+            title,
+            "No leads yet",
+            "Import leads (crm import leads.csv) and run crm build.",
+            width=420,
+            height=200,
+        )
+    steps = (
+        ("Created", "created"),
+        ("Contacted+", "contacted"),
+        ("Qualified+", "qualified"),
+        ("Converted", "converted"),
+    )
+    values, categories = [], []
+    for row in data.funnel_by_source:
+        source = str(row["lead_source_group"] or "Unknown")
+        categories.append(source)
+        for series, key in steps:
+            count = number(row[key])
+            values.append(
+                BarValue(
+                    source,
+                    series,
+                    count,
+                    f"{count:,.0f}",
+                    f"{source} · {series}: {plural(count, 'lead')}",
+                )
+            )
+    return grouped_bars(
+        chart_id,
+        title,
+        values,
+        categories=categories,
+        series=[series for series, _ in steps],
+        axis_title="Leads",
+    )
+
+
+def _revenue_chart(data: ReportData) -> str:
+    chart_id, title = "chart-revenue-by-month", "Recognised revenue by month"
+    months = data.revenue_by_month
+    if not any(value for _, value in months):
+        return empty_state(
+            chart_id,
+            title,
+            "No revenue in these months",
+            "Won projects with delivery dates spread their amount over those months.",
+            width=860,
+            height=230,
+        )
+    as_of_month = data.as_of.replace(day=1)
+    items = []
+    for month, value in months:
+        phase = SCHEDULED if month > as_of_month else DELIVERED
+        items.append(
+            MonthValue(
+                month,
+                value,
+                phase,
+                f"{month:%B %Y}: {_money(value, data.symbol)}"
+                + (" (won, not yet delivered)" if phase == SCHEDULED else ""),
+            )
+        )
+    return monthly_columns(
+        chart_id,
+        title,
+        items,
+        phases=[DELIVERED, SCHEDULED],
+        money_symbol=data.symbol,
+        axis_title=f"Revenue ({data.currency})",
+    )
+
+
+def _pareto_chart(data: ReportData) -> str:
+    chart_id, title = "chart-revenue-pareto", "Revenue concentration (trailing twelve months)"
+    clients = data.client_revenue_ttm
+    if not clients:
+        return empty_state(
+            chart_id,
+            title,
+            "No revenue in the last 12 months",
+            "Each paying client's share of revenue appears here.",
+            width=820,
+            height=240,
+        )
+    total = sum(value for _, value in clients)
+    shares, running = [], 0.0
+    for name, value in clients:
+        running += value
+        shares.append(
+            ClientShare(
+                name,
+                value,
+                running / total,
+                f"{name}: {_money(value, data.symbol)} ({value / total:.0%}); "
+                f"cumulative {running / total:.0%}",
+            )
+        )
+    return pareto(
+        chart_id,
+        title,
+        shares,
+        money_symbol=data.symbol,
+        axis_title=f"Revenue TTM ({data.currency})",
+    )
+
+
 def render_html(data: ReportData, *, title: str = "Consulting CRM") -> str:
     """The whole page as one string."""
-    symbol = data.symbol
-
-    def money_axis(value: float) -> str:
-        return compact_money(value, symbol)
-
-    headline, ttm = data.headline, data.ttm
-    as_of_text = f"{data.as_of:%-d %B %Y}"
-    tiles = "".join(
-        [
-            _tile(
-                "Open pipeline",
-                _money(headline.get("open_pipeline_amount"), symbol),
-                f"{headline.get('open_opportunity_count', 0)} open deals",
-            ),
-            _tile(
-                "Weighted pipeline",
-                _money(headline.get("weighted_pipeline_amount"), symbol),
-                "amount × stage probability",
-            ),
-            _tile(
-                "Win rate (TTM)",
-                _pct(headline.get("win_rate_count_ttm")),
-                f"{headline.get('won_count_ttm', 0)} won · "
-                f"{headline.get('lost_count_ttm', 0)} lost",
-            ),
-            _tile(
-                "Pipeline velocity",
-                _money(headline.get("pipeline_velocity_per_day"), symbol) + "/day",
-                f"avg cycle {number(headline.get('avg_sales_cycle_days_ttm')):.0f} days",
-            ),
-            _tile(
-                "Revenue (TTM)",
-                _money(ttm.get("total_revenue"), symbol),
-                f"{ttm.get('client_count', 0)} paying clients",
-            ),
-            _tile(
-                "Top client share",
-                _pct(ttm.get("top1_share")),
-                f"top 3: {_pct(ttm.get('top3_share'))}",
-            ),
-            _tile(
-                "Concentration (HHI)",
-                f"{number(ttm.get('hhi')):,.0f}",
-                f"{ttm.get('clients_for_80pct') or '–'} clients make 80 % of revenue",
-            ),
-        ]
-    )
-    stage_chart = horizontal_bars(
-        "chart-pipeline-by-stage",
-        "Open pipeline by stage",
-        [
-            Bar(
-                str(row["stage"]).capitalize(),
-                (number(row["amount"]), number(row["weighted"])),
-                note=f"{row['deals']} deals",
-            )
-            for row in data.pipeline_by_stage
-        ],
-        ["Amount", "Weighted"],
-        value_format=money_axis,
-        axis_label=f"Deal value ({data.currency})",
-    )
-    as_of_month = data.as_of.replace(day=1)
-    months = data.revenue_by_month
-    future_from = next((i for i, (m, _) in enumerate(months) if m > as_of_month), None)
-    revenue_chart = columns_with_line(
-        "chart-revenue-by-month",
-        "Recognised revenue by month",
-        [f"{month:%b %Y}" for month, _ in months],
-        [value for _, value in months],
-        value_format=money_axis,
-        y_label=f"Revenue ({data.currency})",
-        x_label="Month (lighter: already won, delivered in the months ahead)",
-        highlight_from=future_from,
-    )
-    clients = data.client_revenue_ttm
-    total = sum(value for _, value in clients) or 1.0
-    cumulative, running = [], 0.0
-    for _, value in clients:
-        running += value
-        cumulative.append(running / total)
-    pareto_chart = columns_with_line(
-        "chart-revenue-pareto",
-        "Revenue concentration (trailing twelve months)",
-        [name for name, _ in clients],
-        [value for _, value in clients],
-        value_format=money_axis,
-        y_label=f"Revenue TTM ({data.currency})",
-        x_label="Clients, largest first (dashed line: 80 %)",
-        line=cumulative,
-        line_label="Cumulative share",
-        line_reference=0.8,
-        height=420,
-        bottom=150,
-        left=110,
-    )
-    funnel_chart = horizontal_bars(
-        "chart-lead-funnel",
-        "Lead funnel by source",
-        [
-            Bar(
-                str(row["lead_source_group"] or "Unknown"),
-                (
-                    number(row["created"]),
-                    number(row["contacted"]),
-                    number(row["qualified"]),
-                    number(row["converted"]),
-                ),
-            )
-            for row in data.funnel_by_source
-        ],
-        ["Created", "Contacted+", "Qualified+", "Converted"],
-        value_format=lambda v: f"{v:,.0f}",
-        axis_label="Leads",
-    )
     band_counts = {band: 0 for band in BAND_ORDER}
     for row in data.client_health:
-        band_counts[str(row.get("health_band"))] = (
-            band_counts.get(str(row.get("health_band")), 0) + 1
-        )
+        band = str(row.get("health_band"))
+        band_counts[band] = band_counts.get(band, 0) + 1
     return _PAGE.format(
         title=escape(title),
-        as_of=escape(as_of_text),
+        as_of=escape(f"{data.as_of:%-d %B %Y}"),
         generated=escape(f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC"),
-        tiles=tiles,
-        stage_chart=stage_chart,
-        funnel_chart=funnel_chart,
-        revenue_chart=revenue_chart,
-        pareto_chart=pareto_chart,
-        healthy=band_counts.get("healthy", 0),
-        at_risk=band_counts.get("at_risk", 0),
-        dormant=band_counts.get("dormant", 0),
+        tiles=_tiles(data),
+        stage_chart=_stage_chart(data),
+        funnel_chart=_funnel_chart(data),
+        revenue_chart=_revenue_chart(data),
+        pareto_chart=_pareto_chart(data),
+        health_summary=escape(
+            f"{band_counts.get('healthy', 0)} healthy · {band_counts.get('at_risk', 0)} at risk · "
+            f"{band_counts.get('dormant', 0)} dormant. Worst first."
+        ),
+        reasons_header="<th>Why</th>" if data.has_health_reasons else "",
         health_rows=_health_rows(data),
     )
 
@@ -244,6 +384,9 @@ _PAGE = """<!DOCTYPE html>
   .band-healthy {{ background:#e3f4ea; color:#1e6b3c; }}
   .band-at_risk {{ background:#fdf0dc; color:#8a5a00; }}
   .band-dormant {{ background:#fbe4e4; color:#9b2c2c; }}
+  td.empty {{ color:var(--muted); text-align:center; padding:18px; }}
+  td.why {{ color:var(--muted); font-size:12.5px; }}
+  svg.chart {{ display:block; height:auto; }}
   footer {{ color:var(--muted); font-size:12px; text-align:center; margin-top:28px; }}
   @media print {{ body {{ background:white; }} section, .tile {{ break-inside: avoid; }} }}
 </style>
@@ -271,9 +414,9 @@ _PAGE = """<!DOCTYPE html>
     cumulative share of the total.</p>
     {pareto_chart}</section>
   <section><h2>Client health</h2>
-    <p class="lede">{healthy} healthy · {at_risk} at risk · {dormant} dormant. Worst first.</p>
+    <p class="lede">{health_summary}</p>
     <table>
-      <thead><tr><th>Client</th><th>Health</th><th>Last activity</th>
+      <thead><tr><th>Client</th><th>Health</th>{reasons_header}<th>Last activity</th>
         <th class="num">Days quiet</th><th class="num">Activities 90d</th>
         <th class="num">Open pipeline</th><th class="num">Active projects</th>
         <th class="num">Revenue TTM</th><th class="num">Prior TTM</th></tr></thead>
@@ -281,18 +424,6 @@ _PAGE = """<!DOCTYPE html>
     </table></section>
   <footer>Generated {generated} by Consulting CRM (<code>crm report</code>).</footer>
 </main>
-<script>
-  // Self-check, read by the rendering test: which charts drew marks with a real size.
-  window.addEventListener("load", function () {{
-    var drawn = [];
-    document.querySelectorAll("svg.chart").forEach(function (svg) {{
-      var box = svg.getBoundingClientRect();
-      var marks = svg.querySelectorAll(".bar, .line").length;
-      if (box.width > 0 && box.height > 0 && marks > 0) {{ drawn.push(svg.id); }}
-    }});
-    document.documentElement.setAttribute("data-charts-drawn", drawn.join(" "));
-  }});
-</script>
 </body>
 </html>
 """
