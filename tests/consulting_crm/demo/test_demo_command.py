@@ -182,3 +182,13 @@ def test_the_demo_uses_a_server_of_its_own_unless_one_is_named(tmp_path: Path) -
     named = {"CRM_HOME": home, "DATABASE_URL": "postgresql://u@h/db"}
     assert db.demo_environ(named) == named
     assert db.demo_environ({"CRM_HOME": home, "PGHOST": "h"})["CRM_HOME"] == home
+
+
+def test_the_demo_report_draws_every_chart_with_data(
+    demo_run: dict[str, Any], tmp_path: Path
+) -> None:
+    from tests.factories.report_page import render_report
+
+    charts = render_report(demo_run["out"] / "crm-report.html", tmp_path)
+    assert [chart_id for chart_id, chart in charts.items() if chart.empty] == []
+    assert all(chart.marks >= 3 for chart in charts.values()), charts
