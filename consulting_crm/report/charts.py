@@ -62,9 +62,7 @@ def integer_ticks(maximum: float, count: int = 5) -> list[int]:
     return ticks
 
 
-def _value_axis(
-    maximum: float, money_symbol: str | None, **options: Any
-) -> dict[str, Any]:
+def _value_axis(maximum: float, money_symbol: str | None, **options: Any) -> dict[str, Any]:
     """Scale and axis for a quantitative axis from 0 with whole-number, distinct tick labels;
     money reads '€950', '€12.5k', without a symbol the axis counts whole things."""
     ticks = integer_ticks(maximum)
