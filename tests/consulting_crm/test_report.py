@@ -16,7 +16,7 @@ import psycopg
 import pytest
 
 from consulting_crm.dbt_runner import BuildResult
-from consulting_crm.report import load_report_data, render_html, write_report
+from consulting_crm.report import ReportData, load_report_data, render_html, write_report
 from consulting_crm.report.charts import integer_ticks
 from consulting_crm.report.data import base_currency, every_month
 from consulting_crm.report.html import plural
@@ -137,3 +137,43 @@ def test_base_currency_comes_from_the_models_else_eur() -> None:
     assert base_currency({"base_currency": "chf"}, {}) == "CHF"
     assert base_currency({}, {"base_currency": "USD"}) == "USD"
     assert base_currency({}, {}) == "EUR"
+
+
+def test_one_client_with_one_month_of_revenue_draws_a_continuous_axis_and_a_pareto(
+    tmp_path: Path,
+) -> None:
+    # Built in memory: the figures the models give for one account with one small won project.
+    as_of = dt.date(2025, 6, 30)
+    data = ReportData(
+        as_of=as_of,
+        currency="GBP",
+        headline={"as_of_date": as_of, "open_opportunity_count": 0, "won_count_ttm": 1},
+        ttm={
+            "total_revenue": 3,
+            "client_count": 1,
+            "top1_share": 1,
+            "top3_share": 1,
+            "hhi": 10000,
+            "clients_for_80pct": 1,
+        },
+        pipeline_by_stage=[
+            {"stage": stage, "deals": 0, "amount": 0, "weighted": 0}
+            for stage in ("qualification", "proposal", "negotiation")
+        ],
+        revenue_by_month=every_month({dt.date(2025, 2, 1): 3.0}, as_of),
+        client_revenue_ttm=[("Solo Ltd", 3.0)],
+    )
+    page = tmp_path / "report.html"
+    page.write_text(render_html(data), encoding="utf-8")
+    charts = render_report(page, tmp_path)
+    months = charts["chart-revenue-by-month"]
+    assert not months.empty
+    assert ["£0", "£1", "£2", "£3"] in months.axes
+    assert any("Jul 2024" in axis for axis in months.axes)
+    pareto = charts["chart-revenue-pareto"]
+    assert not pareto.empty and ["Solo Ltd"] in pareto.axes
+    html = page.read_text(encoding="utf-8")
+    assert tiles(html)["Concentration (HHI)"] == ("10,000", "1 client makes 80 % of revenue")
+    assert tiles(html)["Revenue (TTM)"] == ("£3", "1 paying client")
+    assert "<title>February 2025: £3</title>" in html
+    assert "<title>March 2025: £0</title>" in html
