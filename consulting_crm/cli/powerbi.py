@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -19,7 +20,8 @@ def powerbi_command(
         typer.Option("--force", help="Overwrite files changed since crm powerbi wrote them."),
     ] = False,
 ) -> None:
-    """Write a Power BI project (ConsultingCRM.pbip) for the analytics models.
+    """Write a Power BI project (ConsultingCRM.pbip): model, measures and report pages for the
+    analytics models; see docs/power-bi.md.
 
     The semantic model comes from the dbt project (every model in schema analytics, its
     contract's column types and its docs), with the relationships and DAX measures of
@@ -29,9 +31,12 @@ def powerbi_command(
     create-reader`) and Refresh. Refuses to overwrite files edited since it wrote them unless
     --force.
     """
-    from consulting_crm.powerbi import generate_project
+    from consulting_crm.dbt_runner import parse_manifest
+    from consulting_crm.powerbi import project_from_manifest
 
-    written = generate_project(outdir, force=force)
+    with tempfile.TemporaryDirectory(prefix="crm-powerbi-") as scratch:
+        manifest = parse_manifest(Path(scratch) / "target")
+        written = project_from_manifest(outdir, manifest, force=force)
     console.print(
         f"Power BI project written to {written.resolve()}: open "
         f"{(written / 'ConsultingCRM.pbip').resolve()} in Power BI Desktop, sign in with a reader "

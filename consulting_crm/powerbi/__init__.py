@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from consulting_crm.powerbi.project import (
     write_project,
 )
 
-__all__ = ["generate_project", "project_from_manifest"]
+__all__ = ["project_from_manifest"]
 
 
 def project_from_manifest(
@@ -35,14 +34,3 @@ def project_from_manifest(
     files = project_files(content, current_connection(environ), base_currency(environ))
     write_project(out, files, force=force)
     return out
-
-
-def generate_project(
-    out: Path, *, force: bool = False, environ: Mapping[str, str] = os.environ
-) -> Path:
-    """Parse the dbt project and write the Power BI project to ``out``."""
-    from consulting_crm.dbt_runner import parse_manifest
-
-    with tempfile.TemporaryDirectory(prefix="crm-powerbi-") as scratch:
-        manifest = parse_manifest(Path(scratch) / "target", environ=environ)
-        return project_from_manifest(out, manifest, force=force, environ=environ)
