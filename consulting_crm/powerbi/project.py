@@ -187,6 +187,7 @@ def write_project(out: Path, files: Mapping[str, bytes], *, force: bool = False)
     for name in previous:
         if name not in files and (out / name).is_file():
             (out / name).unlink()
+            _remove_empty_parents((out / name).parent, out)
     for name, data in files.items():
         path = out / name
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -197,3 +198,10 @@ def write_project(out: Path, files: Mapping[str, bytes], *, force: bool = False)
     }
     stamp.write_bytes(_json(record))
     return list(files)
+
+
+def _remove_empty_parents(folder: Path, out: Path) -> None:
+    """Remove ``folder`` and its parents up to ``out`` while they are empty (a dropped page)."""
+    while folder != out and folder.is_dir() and not any(folder.iterdir()):
+        folder.rmdir()
+        folder = folder.parent

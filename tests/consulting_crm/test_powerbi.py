@@ -249,9 +249,11 @@ def test_a_file_the_previous_run_wrote_and_this_one_does_not_is_removed(
     manifest: Mapping[str, Any], tmp_path: Path
 ) -> None:
     files = project_files(manifest, CONNECTION)
-    write_project(tmp_path, {**files, "ConsultingCRM.Report/definition/old.json": b"{}\n"})
+    old = "ConsultingCRM.Report/definition/pages/old/page.json"
+    write_project(tmp_path, {**files, old: b"{}\n"})
     write_project(tmp_path, files)
-    assert not (tmp_path / "ConsultingCRM.Report/definition/old.json").exists()
+    assert not (tmp_path / "ConsultingCRM.Report/definition/pages/old").exists()
+    assert (tmp_path / "ConsultingCRM.Report/definition/pages").is_dir()
 
 
 @pytest.mark.parametrize(
