@@ -233,7 +233,7 @@ def _visual(page: Page, index: int, visual: Visual) -> dict[str, Any]:
         }
         for role, fields in visual.roles
     }
-    return {
+    content: dict[str, Any] = {
         "$schema": VISUAL_SCHEMA,
         "name": _name(page.title, visual.title, str(index)),
         "position": {
@@ -260,6 +260,12 @@ def _visual(page: Page, index: int, visual: Visual) -> dict[str, Any]:
             "drillFilterOtherVisuals": True,
         },
     }
+    if visual.visual_type == "slicer":
+        # A date range (from, to), not a list of every day.
+        content["visual"]["objects"] = {
+            "data": [{"properties": {"mode": {"expr": {"Literal": {"Value": "'Between'"}}}}}]
+        }
+    return content
 
 
 def _dax_string(text: str) -> str:

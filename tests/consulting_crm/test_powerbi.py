@@ -31,7 +31,7 @@ from consulting_crm.powerbi.project import (
     project_files,
     write_project,
 )
-from consulting_crm.powerbi.report import bound_fields
+from consulting_crm.powerbi.report import bound_fields, report_files
 from ingest.errors import CrmError
 
 CONNECTION = Connection("db.example:5433", "crm")
@@ -292,3 +292,37 @@ def test_crm_powerbi_writes_the_project_and_refuses_to_overwrite_edits(
     assert main(["powerbi", str(out), "--force"]) == 0
     model = json.loads((out / "ConsultingCRM.SemanticModel" / "model.bim").read_text("utf-8"))
     assert model["model"]["expressions"][0]["expression"].startswith('"db.example"')
+
+
+def test_every_page_has_a_date_range_slicer_and_the_headline_page_the_cards() -> None:
+    files = report_files()
+    pages = files["pages/pages.json"]["pageOrder"]
+    assert len(pages) == 4
+    for page in pages:
+        visuals = [
+            content["visual"]
+            for path, content in files.items()
+            if path.startswith(f"pages/{page}/visuals/")
+        ]
+        slicers = [visual for visual in visuals if visual["visualType"] == "slicer"]
+        assert len(slicers) == 1, page
+        (projection,) = slicers[0]["query"]["queryState"]["Values"]["projections"]
+        assert projection["queryRef"] == "dim_date.date_day"
+        assert "'Between'" in json.dumps(slicers[0]["objects"])
+    headline = files[f"pages/{pages[0]}/page.json"]
+    assert headline["displayName"] == "Headline"
+    cards = {
+        content["visual"]["query"]["queryState"]["Values"]["projections"][0]["nativeQueryRef"]
+        for path, content in files.items()
+        if path.startswith(f"pages/{pages[0]}/")
+        and content.get("visual", {}).get("visualType") == "card"
+    }
+    assert {
+        "Open Pipeline",
+        "Weighted Pipeline",
+        "Win Rate TTM",
+        "Pipeline Velocity",
+        "Revenue TTM",
+        "Top Client Share TTM",
+        "HHI TTM",
+    } <= cards
