@@ -33,7 +33,10 @@ def powerbi_command(
     """
     from consulting_crm.dbt_runner import parse_manifest
     from consulting_crm.powerbi import project_from_manifest
+    from consulting_crm.powerbi.project import refuse_hand_edits
 
+    if not force:
+        refuse_hand_edits(outdir)  # before dbt parse: a refusal should not take seconds
     with tempfile.TemporaryDirectory(prefix="crm-powerbi-") as scratch:
         manifest = parse_manifest(Path(scratch) / "target")
         written = project_from_manifest(outdir, manifest, force=force)

@@ -164,19 +164,25 @@ def hand_edits(out: Path) -> list[str]:
     return changed
 
 
-def write_project(out: Path, files: Mapping[str, bytes], *, force: bool = False) -> list[str]:
-    """Write ``files`` under ``out``; return the paths written. Refuses hand edits unless ``force``.
-
-    Files the previous run wrote and this one does not are removed (a page that was dropped).
-    """
+def refuse_hand_edits(out: Path) -> None:
+    """Raise a CrmError naming the files under ``out`` changed since crm powerbi wrote them."""
     edited = hand_edits(out)
-    if edited and not force:
+    if edited:
         shown = ", ".join(edited[:5]) + (f" and {len(edited) - 5} more" if len(edited) > 5 else "")
         raise CrmError(
             f"{out} holds files that crm powerbi did not write or that changed since it wrote "
             f"them ({shown}). Save your edits elsewhere (or commit them), then run "
             "`crm powerbi --force` to overwrite, or choose another folder."
         )
+
+
+def write_project(out: Path, files: Mapping[str, bytes], *, force: bool = False) -> list[str]:
+    """Write ``files`` under ``out``; return the paths written. Refuses hand edits unless ``force``.
+
+    Files the previous run wrote and this one does not are removed (a page that was dropped).
+    """
+    if not force:
+        refuse_hand_edits(out)
     previous: dict[str, str] = {}
     stamp = out / STAMP
     if stamp.is_file():

@@ -32,7 +32,7 @@ from consulting_crm.powerbi.project import (
     write_project,
 )
 from consulting_crm.powerbi.report import bound_fields, report_files
-from ingest.errors import CrmError
+from ingest.errors import CrmError, ExitCode
 
 CONNECTION = Connection("db.example:5433", "crm")
 ROOT = Path(__file__).resolve().parents[2]
@@ -281,14 +281,17 @@ def test_the_embedded_server_is_named_by_where_crm_db_serve_listens(tmp_path: Pa
 
 
 def test_crm_powerbi_writes_the_project_and_refuses_to_overwrite_edits(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("DATABASE_URL", "postgresql://reader@db.example:5432/crm")
     out = tmp_path / "pbi"
     assert main(["powerbi", str(out)]) == 0
     assert (out / "ConsultingCRM.pbip").is_file()
     (out / "ConsultingCRM.pbip").write_text("{}", encoding="utf-8")
-    assert main(["powerbi", str(out)]) != 0
+    assert main(["powerbi", str(out)]) == ExitCode.USER_ERROR
+    assert "did not write or that changed since it wrote them (ConsultingCRM.pbip)" in " ".join(
+        capsys.readouterr().err.split()
+    )
     assert main(["powerbi", str(out), "--force"]) == 0
     model = json.loads((out / "ConsultingCRM.SemanticModel" / "model.bim").read_text("utf-8"))
     assert model["model"]["expressions"][0]["expression"].startswith('"db.example"')
