@@ -33,7 +33,7 @@ def powerbi_command(
     """
     from consulting_crm.dbt_runner import parse_manifest
     from consulting_crm.powerbi import project_from_manifest
-    from consulting_crm.powerbi.project import refuse_hand_edits
+    from consulting_crm.powerbi.project import current_connection, refuse_hand_edits
 
     if not force:
         refuse_hand_edits(outdir)  # before dbt parse: a refusal should not take seconds
@@ -44,5 +44,11 @@ def powerbi_command(
         f"Power BI project written to {written.resolve()}: open "
         f"{(written / 'ConsultingCRM.pbip').resolve()} in Power BI Desktop, sign in with a reader "
         "login (crm db create-reader) and Refresh.",
+        highlight=False,
+    )
+    connection = current_connection()
+    console.print(
+        f"Its parameters: Server {connection.server}, Database {connection.database} (to change "
+        "them in Power BI Desktop: Transform data → Edit parameters).",
         highlight=False,
     )

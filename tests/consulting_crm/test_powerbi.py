@@ -287,6 +287,7 @@ def test_crm_powerbi_writes_the_project_and_refuses_to_overwrite_edits(
     out = tmp_path / "pbi"
     assert main(["powerbi", str(out)]) == 0
     assert (out / "ConsultingCRM.pbip").is_file()
+    assert "Its parameters: Server db.example, Database crm" in capsys.readouterr().out
     (out / "ConsultingCRM.pbip").write_text("{}", encoding="utf-8")
     assert main(["powerbi", str(out)]) == ExitCode.USER_ERROR
     assert "did not write or that changed since it wrote them (ConsultingCRM.pbip)" in " ".join(
