@@ -317,6 +317,22 @@ def run_build(
     return result
 
 
+def parse_manifest(target_path: Path, *, environ: Mapping[str, str] = os.environ) -> Path:
+    """Run ``dbt parse`` (no database needed) and return the manifest.json it wrote.
+
+    ``crm powerbi`` reads the models and their contracts from it.
+    """
+    target = db.resolve_target(environ, start=False)
+    result = _run_dbt(["parse"], [], target, environ=environ, target_path=target_path, quiet=True)
+    manifest = target_path / "manifest.json"
+    if result.exit_code != ExitCode.OK or not manifest.is_file():
+        raise CrmError(
+            f"dbt parse failed (exit code {result.dbt_exit_code}), so the models could not be "
+            f"read:\n{result.output.strip()}\nCorrect the dbt project and run the command again."
+        )
+    return manifest
+
+
 def _following(
     tracker: BuildProgress, progress: Callable[[BuildProgress], None]
 ) -> Callable[[Mapping[str, object]], None]:

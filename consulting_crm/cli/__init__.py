@@ -16,6 +16,7 @@ from consulting_crm.cli.imports import import_command
 from consulting_crm.cli.nightly import CONTEXT_SETTINGS as NIGHTLY_CONTEXT
 from consulting_crm.cli.nightly import nightly_command
 from consulting_crm.cli.output import EXIT_CODES_HELP, err_console
+from consulting_crm.cli.powerbi import powerbi_command
 from consulting_crm.cli.relink import relink_command
 from consulting_crm.cli.report import report_command
 from consulting_crm.cli.settings import config_app
@@ -68,6 +69,7 @@ app.command("import", no_args_is_help=True)(import_command)
 app.command("relink")(relink_command)
 app.command("build", context_settings=BUILD_CONTEXT)(build_command)
 app.command("report")(report_command)
+app.command("powerbi")(powerbi_command)
 app.command("nightly", context_settings=NIGHTLY_CONTEXT)(nightly_command)
 app.add_typer(db_app, name="db")
 app.add_typer(config_app, name="config")

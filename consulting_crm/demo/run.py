@@ -32,12 +32,14 @@ from consulting_crm.dbt_runner import BuildResult, run_build, tally_run_results
 from consulting_crm.demo.files import DemoFiles, write_demo_files
 from consulting_crm.demo.practice import DEMO_AS_OF, OWNER_EMAILS, generate_practice
 from consulting_crm.importing import import_with_progress, print_summary
+from consulting_crm.powerbi import project_from_manifest
 from consulting_crm.report import ReportData, load_report_data, render_html
 from ingest.errors import CrmError, ExitCode
 from ingest.options import ImportOptions, MailOptions
 from ingest.results import FileResult
 
 REPORT_NAME = "crm-report.html"
+POWERBI_DIR = "powerbi"
 
 
 @dataclass
@@ -49,6 +51,7 @@ class DemoRun:
     imports: list[FileResult] = field(default_factory=list)
     build: BuildResult | None = None
     report: Path | None = None
+    powerbi: Path | None = None
     data: ReportData | None = None
     steps: list[tuple[str, float, str]] = field(default_factory=list)
 
@@ -160,6 +163,16 @@ def run_demo(
             run.report = run.out / REPORT_NAME
             run.report.write_text(render_html(run.data), encoding="utf-8")
             note(str(run.report))
+    with step("Power BI project") as note:
+        manifest = run.out / ".dbt-target" / "manifest.json"
+        try:
+            run.powerbi = project_from_manifest(run.out / POWERBI_DIR, manifest, environ=environ)
+        except CrmError as exc:
+            # Edits saved from Power BI Desktop are the user's: the demo says so and goes on.
+            console.print(f"Power BI project not rewritten: {exc}", highlight=False, markup=False)
+            note("kept as edited")
+        else:
+            note(str(run.powerbi / "ConsultingCRM.pbip"))
 
     _print_steps(console, run)
     return run
@@ -345,7 +358,14 @@ def _print_steps(console: Console, run: DemoRun) -> None:
     console.print(table)
     console.print(
         f"Open the report: {run.report}\n"
-        "Next: `crm import YOUR-EXPORT.csv` for your own data (on a database of its own: set "
-        "CRM_HOME or DATABASE_URL), `crm build`, `crm report`.",
+        + (
+            f"Open {run.powerbi / 'ConsultingCRM.pbip'} in Power BI Desktop; for this demo run "
+            "`crm db serve` and `crm db create-reader` with the demo's CRM_HOME first, then "
+            "sign in with that login and Refresh (docs/power-bi.md).\n"
+            if run.powerbi
+            else ""
+        )
+        + "Next: `crm import YOUR-EXPORT.csv` for your own data (on a database of its own: set "
+        "CRM_HOME or DATABASE_URL), `crm build`, `crm report`, `crm powerbi`.",
         highlight=False,
     )

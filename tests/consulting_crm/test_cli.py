@@ -27,6 +27,7 @@ def test_help_lists_commands_in_the_order_a_newcomer_meets_them(
         "relink",
         "build",
         "report",
+        "powerbi",
         "nightly",
         "db",
         "config",

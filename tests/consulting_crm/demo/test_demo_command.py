@@ -25,43 +25,6 @@ from tests.factories.demo_figures import headline_figures
 
 pytestmark = pytest.mark.slow
 
-TABLES = ("accounts", "contacts", "leads", "projects", "activities")
-
-
-def _state(conninfo: str) -> dict[str, Any]:
-    """Every operational row and the audit trail, to show a second run changes nothing."""
-    with psycopg.connect(conninfo) as conn:
-        state: dict[str, Any] = {}
-        for table in (*(f"public.{name}" for name in TABLES), "ingest.rejected_rows"):
-            state[table] = sorted(conn.execute(f"select * from {table}").fetchall(), key=repr)
-        state["batches"] = conn.execute(
-            "select file_name, file_sha256, status::text from ingest.import_batches order by 1"
-        ).fetchall()
-    return state
-
-
-@pytest.fixture(scope="module")
-def demo_run(
-    make_database: Callable[..., str], tmp_path_factory: pytest.TempPathFactory
-) -> dict[str, Any]:
-    """One empty database (no schema: the demo applies it), the demo run twice on it."""
-    conninfo = make_database(with_schema=False)
-    out = tmp_path_factory.mktemp("demo")
-    with pytest.MonkeyPatch.context() as patch:
-        for name in ("PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE"):
-            patch.delenv(name, raising=False)
-        patch.setenv("DATABASE_URL", conninfo)
-        patch.setenv("COLUMNS", "100")
-        first_code = main(["demo", "--out", str(out)])
-        first_state = _state(conninfo)
-        second_code = main(["demo", "--out", str(out)])
-    return {
-        "conninfo": conninfo,
-        "out": out,
-        "codes": (first_code, second_code),
-        "states": (first_state, _state(conninfo)),
-    }
-
 
 def test_demo_succeeds_twice_and_the_second_run_changes_nothing(demo_run: dict[str, Any]) -> None:
     assert demo_run["codes"] == (ExitCode.OK, ExitCode.OK)
@@ -139,6 +102,8 @@ def test_demo_prints_the_figures_and_writes_the_report(
     assert re.search(rf"Recognised revenue\s+│\s+€{figures.revenue_ttm:,.0f}", printed)
     assert "Client health, worst first" in printed
     assert "0 loaded, 6 already imported" in printed
+    pbip = out / "powerbi" / "ConsultingCRM.pbip"
+    assert f"Open {pbip} in Power BI Desktop" in printed.replace("\n", "")
 
 
 def test_demo_refuses_a_database_holding_other_data(
