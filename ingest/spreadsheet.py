@@ -200,6 +200,15 @@ def _import(
         if options.dry_run:
             result.status = "dry_run"
             raise psycopg.Rollback()
+    if not options.dry_run and not counts.rejected:
+        # Committed with nothing rejected: an earlier import's report would tell a reader this
+        # file still has rejected rows.
+        stale = remove_stale_report(path, options)
+        if stale is not None:
+            result.message += (
+                f"; deleted {readable(str(stale))}, the reject report of an earlier import of "
+                "this file: this import rejected nothing"
+            )
 
 
 def _report_not_written(
@@ -524,6 +533,25 @@ def _validate_chunk(
     return typed, rejections
 
 
+REPORT_HEADER = ["row", "column", "value", "reason", "message"]
+
+
+def remove_stale_report(path: Path, options: ImportOptions) -> Path | None:
+    """Delete the reject report an earlier import of ``path`` left where this one would write its
+    own; the path deleted, or None. A file of that name that is not one of our reports (its
+    first line is not our header) is left alone."""
+    report = (options.report_dir or path.parent) / f"{path.stem}{REPORT_SUFFIX}"
+    try:
+        with report.open(encoding="utf-8-sig", newline="") as handle:
+            first = next(csv.reader(handle), None)
+        if first != REPORT_HEADER:
+            return None
+        report.unlink()
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return None  # none there, or unreadable or undeletable: nothing to supersede safely
+    return report
+
+
 def write_reject_report(
     conn: psycopg.Connection, batch_id: int, path: Path, options: ImportOptions
 ) -> Path:
@@ -539,7 +567,7 @@ def write_reject_report(
     report = folder / f"{path.stem}{REPORT_SUFFIX}"
     with report.open("w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["row", "column", "value", "reason", "message"])
+        writer.writerow(REPORT_HEADER)
         with conn.cursor(name="reject_report") as cur:
             cur.execute(
                 "select row_number, column_name, raw_value, reason_code, message "
