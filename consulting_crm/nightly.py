@@ -52,7 +52,7 @@ from consulting_crm.dbt_runner import (
     tally_run_results,
 )
 from consulting_crm.settings import Settings, crm_home, load_settings
-from ingest.dispatch import import_file, is_mail
+from ingest.dispatch import import_file, is_importable, is_mail, passed_over
 from ingest.errors import ConnectionLost, CrmError, ExitCode
 from ingest.options import ImportOptions, MailOptions
 from ingest.readers import REPORT_SUFFIX
@@ -335,6 +335,9 @@ def _import_inbox(
                 )
             )
         for path in _files_of(entry) if entry.exists() else []:
+            if path != entry and not is_importable(path):  # a plain folder's .html, .png …
+                results.append(passed_over(path, entry))
+                continue
             console.print(
                 f"Importing {readable(str(path.relative_to(inbox)))}…",
                 highlight=False,

@@ -59,7 +59,7 @@ def expand_paths(paths: Sequence[Path]) -> ExpandedPaths:
                 if is_importable(found):
                     expanded.files.append(found)
                 else:
-                    expanded.passed_over.append(_passed_over(found, path))
+                    expanded.passed_over.append(passed_over(found, path))
         else:
             expanded.files.append(path)
     return expanded
@@ -78,7 +78,8 @@ def is_importable(path: Path) -> bool:
     return is_mail(path)
 
 
-def _passed_over(path: Path, folder: Path) -> FileResult:
+def passed_over(path: Path, folder: Path) -> FileResult:
+    """The "skipped" result of a file in ``folder`` that no importer reads."""
     return FileResult(
         path=path,
         kind="unknown",

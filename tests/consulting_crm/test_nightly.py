@@ -213,9 +213,12 @@ def test_a_plain_folder_keeps_each_files_reject_report(database: str, inbox: Pat
             f"first_name,email\nAda {team},ada.{team}@example.com\nBob,{bad}\n"
         )
         _old(inbox / "teams" / team / "people.csv")
+    (inbox / "teams" / "pipeline.html").write_text("<html></html>\n")  # passed over, no failure
+    _old(inbox / "teams" / "pipeline.html")
     _old(inbox / "teams")
     assert _nightly(inbox) == ExitCode.ROWS_REJECTED
     (item,) = _latest(inbox)["files"]
+    assert "pipeline.html: not a spreadsheet" in item["message"]
     assert (item["name"], item["status"], item["inserted"], item["rejected"]) == (
         "teams",
         "loaded",
