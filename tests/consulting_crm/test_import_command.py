@@ -274,8 +274,8 @@ def test_a_clean_import_deletes_the_reject_report_of_an_earlier_import(
     monkeypatch.setenv("COLUMNS", "200")
     leads = tmp_path / "leads.csv"
     leads.write_text(ONE_BAD_LEAD)
-    assert main(["import", str(leads)]) == 4
     report = tmp_path / "leads.rejected.csv"
+    assert main(["import", str(leads), "--strict"]) == 5  # failed as a whole, with a report
     assert report.exists()
     capsys.readouterr()
     leads.write_text(CORRECTED)  # the user fixed Bob's address and imports the file again
@@ -291,8 +291,14 @@ def test_a_clean_import_deletes_the_reject_report_of_an_earlier_import(
     leads.write_text(CORRECTED + "Cy,cy@example.com\n")
     assert main(["import", str(leads)]) == 0
     assert report.read_text() == "my own notes\n"
+    # Rows rejected, then a clean import of another file of that stem: the report is not its own.
+    leads.write_text(ONE_BAD_LEAD.replace("Ada", "Ann").replace("ada@", "ann@"))
+    assert main(["import", str(leads)]) == 4
+    (tmp_path / "leads.tsv").write_text("first_name\temail\nDi\tdi@example.com\n")
+    assert main(["import", str(tmp_path / "leads.tsv")]) == 0
+    assert "bob@@example.com" in report.read_text(encoding="utf-8-sig")
     with psycopg.connect(fresh_url) as conn:
-        assert conn.execute("select count(*) from leads").fetchone() == (3,)
+        assert conn.execute("select count(*) from leads").fetchone() == (5,)
 
 
 def test_a_folder_import_passes_over_files_no_importer_reads(
