@@ -74,7 +74,7 @@ HEARTBEAT = dt.timedelta(minutes=1)
 # inbox's runs/ (or a runs_dir set to INBOX/runs) is still not an export to import.
 MANAGED_FOLDERS = ("archive", "failed", "runs")
 REASON_SUFFIX = ".reason.txt"
-# The files one run leaves in the runs folder all start with its id (see _prune_runs).
+# The files one run leaves in the runs folder all start with its id (see prune_runs).
 _RUN_FILE = re.compile(r"^(\d{8}T\d{6}Z)\.(json|txt|build\.log|freshness\.log)$")
 
 
