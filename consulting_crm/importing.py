@@ -92,7 +92,15 @@ def print_summary(results: Sequence[FileResult], *, console: Console) -> None:
                 highlight=False,
                 markup=False,
             )
-    if any(result.status == "dry_run" for result in results):
+    dry_runs = [result for result in results if result.status == "dry_run"]
+    if any(result.reject_report is not None for result in dry_runs):
+        # The report is what a dry run is for: every row the import would reject, and why.
+        console.print(
+            "Dry run: nothing was written to the database; the reject reports named above list "
+            "the rows a real import would reject.",
+            highlight=False,
+        )
+    elif dry_runs:
         console.print("Dry run: nothing was written.")
 
 

@@ -5,16 +5,23 @@ One run: take the lock, import every new file in the inbox (each in its own tran
 source freshness, then write what happened as JSON (for machines) and one screen of text (for the
 person reading the mail cron sends). The exit code is 0 only when every step passed.
 
-The inbox::
+The inbox, which may be a sync folder and so holds nothing but the exports and what became of
+them::
 
     inbox/
         hubspot-2026-11-25.csv          <- drop exports here (or a Takeout folder, an .mbox, .eml)
         archive/<run>/...               <- imported (or imported before), with reject reports
         failed/<run>/NAME, NAME.reason.txt
-        runs/<run>.json, runs/<run>.txt <- one summary per run; runs/latest.txt is the last one
-        runs/dbt/                       <- dbt's artifacts and log of the last run
 
-``<run>`` is the run's UTC start time (``20261126T020000Z``), so nothing is ever overwritten.
+and the runs folder (``nightly.runs_dir``, default ``$CRM_HOME/runs``)::
+
+    runs/
+        <run>.json, <run>.txt           <- one summary per run; latest.json/.txt is the last one
+        <run>.build.log, <run>.freshness.log   <- dbt's output of that run
+        dbt/                            <- dbt's artifacts of the last run; dbt's own log in logs/
+
+``<run>`` is the run's UTC start time (``20261126T020000Z``), so nothing is ever overwritten. Only
+the newest ``nightly.keep_runs`` runs (default 60) keep their files there.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ import datetime as dt
 import io
 import json
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -43,8 +51,8 @@ from consulting_crm.dbt_runner import (
     run_source_freshness,
     tally_run_results,
 )
-from consulting_crm.settings import Settings, load_settings
-from ingest.dispatch import import_file, is_mail
+from consulting_crm.settings import Settings, crm_home, load_settings
+from ingest.dispatch import import_file, is_importable, is_mail, passed_over
 from ingest.errors import ConnectionLost, CrmError, ExitCode
 from ingest.options import ImportOptions, MailOptions
 from ingest.readers import REPORT_SUFFIX
@@ -62,8 +70,12 @@ NIGHTLY_LOCK = "nightly"
 LEASE = dt.timedelta(minutes=10)
 # How often a running run renews its lease (a thread with a connection of its own).
 HEARTBEAT = dt.timedelta(minutes=1)
+# "runs" was the summaries' folder inside the inbox before they moved to nightly.runs_dir; an old
+# inbox's runs/ (or a runs_dir set to INBOX/runs) is still not an export to import.
 MANAGED_FOLDERS = ("archive", "failed", "runs")
 REASON_SUFFIX = ".reason.txt"
+# The files one run leaves in the runs folder all start with its id (see prune_runs).
+_RUN_FILE = re.compile(r"^(\d{8}T\d{6}Z)\.(json|txt|build\.log|freshness\.log)$")
 
 
 @dataclass
@@ -194,6 +206,7 @@ def run_nightly(
     run_id = now.strftime("%Y%m%dT%H%M%SZ")
     target = db.resolve_target(environ)
     settings = load_settings(environ)
+    runs = runs_folder(inbox, settings, environ)
     run = NightlyRun(
         run_id=run_id,
         started_at=now.isoformat(timespec="seconds"),
@@ -210,8 +223,7 @@ def run_nightly(
                     "this run took the lock over.",
                     highlight=False,
                 )
-            runs = inbox / "runs"
-            runs.mkdir(exist_ok=True)
+            runs.mkdir(parents=True, exist_ok=True)
             _import_inbox(conn, inbox, run, settings, settle_seconds, console, lease)
             lease.check()
             build_dir = runs / "dbt"
@@ -233,15 +245,53 @@ def run_nightly(
                 quiet=True,
             )
             run.freshness = _outcome(freshness)
-            (build_dir / "build.log").write_text(build.output, encoding="utf-8")
-            (build_dir / "freshness.log").write_text(freshness.output, encoding="utf-8")
+            (runs / f"{run_id}.build.log").write_text(build.output, encoding="utf-8")
+            (runs / f"{run_id}.freshness.log").write_text(freshness.output, encoding="utf-8")
             run.seconds = round(time.perf_counter() - started, 1)
             run.finished_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
             run.exit_code = int(run.decide_exit_code())
             _write_summaries(run, runs)
+            prune_runs(runs, settings.keep_runs)
             # The lease is released when this block ends, after the summaries are written (and
             # also when anything above raised).
     return run
+
+
+def runs_folder(inbox: Path, settings: Settings, environ: Mapping[str, str] = os.environ) -> Path:
+    """Where the run summaries and dbt logs go: ``nightly.runs_dir``, a relative one taken from
+    CRM_HOME (default ``$CRM_HOME/runs``). Inside the inbox only ``INBOX/runs`` is allowed: any
+    other folder there would be taken for an export and imported."""
+    configured = Path(settings.runs_dir).expanduser()
+    runs = configured if configured.is_absolute() else crm_home(environ) / configured
+    runs = runs.resolve()
+    if runs.is_relative_to(inbox) and runs != inbox / "runs":
+        raise CrmError(
+            f"nightly.runs_dir is {runs}, inside the inbox {inbox}, where it would be imported as "
+            f"an export; choose a folder outside the inbox (or {inbox / 'runs'}) with "
+            "`crm config set nightly.runs_dir FOLDER`."
+        )
+    return runs
+
+
+def prune_runs(runs: Path, keep: int) -> list[str]:
+    """Delete the files of all but the newest ``keep`` runs (0 keeps all); the ids deleted.
+
+    Only files named like a run's own (``<run>.json``, ``.txt``, ``.build.log``,
+    ``.freshness.log``) are touched, so a runs folder shared with anything else loses nothing
+    else; ``latest.*`` and ``dbt/`` are always the last run's.
+    """
+    if keep <= 0:
+        return []
+    by_run: dict[str, list[Path]] = {}
+    for path in runs.iterdir():
+        match = _RUN_FILE.match(path.name)
+        if match and path.is_file():
+            by_run.setdefault(match[1], []).append(path)
+    old = sorted(by_run)[:-keep]
+    for run_id in old:
+        for path in by_run[run_id]:
+            path.unlink(missing_ok=True)
+    return old
 
 
 def _import_inbox(
@@ -285,6 +335,9 @@ def _import_inbox(
                 )
             )
         for path in _files_of(entry) if entry.exists() else []:
+            if path != entry and not is_importable(path):  # a plain folder's .html, .png …
+                results.append(passed_over(path, entry))
+                continue
             console.print(
                 f"Importing {readable(str(path.relative_to(inbox)))}…",
                 highlight=False,
@@ -493,7 +546,13 @@ def render_text(run: NightlyRun, width: int = 100) -> str:
             elif item.rejected:
                 note = f"{item.rejected} rows rejected, listed in {item.reject_report}."
             console.print(f"{item.name}: {note}", highlight=False)
-    console.print(f"details: runs/{run.run_id}.json, dbt log: runs/dbt/build.log", highlight=False)
+    runs = Path(run.summary_json).parent if run.summary_json else Path("runs")
+    console.print(
+        f"details: {runs / (run.run_id + '.json')}, dbt log: {runs / (run.run_id + '.build.log')}",
+        highlight=False,
+        markup=False,
+        soft_wrap=True,  # a path stays whole, for copying
+    )
     return console.export_text()
 
 

@@ -55,11 +55,23 @@ KEYS: dict[str, tuple[str, str]] = {
     ),
     "serve.listen": ("str", "address crm db serve listens on; default 127.0.0.1 (this machine)"),
     "serve.port": ("int", "TCP port crm db serve listens on; default 5433"),
+    "nightly.runs_dir": (
+        "str",
+        "folder for crm nightly's run summaries and dbt logs; default: runs in CRM_HOME (a "
+        "relative path counts from CRM_HOME)",
+    ),
+    "nightly.keep_runs": (
+        "int",
+        "how many runs crm nightly keeps the summaries and logs of (older ones are deleted); 0 "
+        "keeps all; default 60",
+    ),
 }
 DEFAULT_LOCK_TIMEOUT = "2min"
 DEFAULT_LOCK_RETRIES = 2
 DEFAULT_SERVE_LISTEN = "127.0.0.1"
 DEFAULT_SERVE_PORT = 5433
+DEFAULT_RUNS_DIR = "runs"
+DEFAULT_KEEP_RUNS = 60
 _INTERVAL = re.compile(r"^[0-9]+ ?(ms|s|min|h)?$")
 _ADDRESS = re.compile(r"^[A-Za-z0-9.:*_-]+( *, *[A-Za-z0-9.:*_-]+)*$")
 _TRUE = {"true", "yes", "on", "1"}
@@ -81,6 +93,8 @@ class Settings:
     serve_persist: bool = False
     serve_listen: str = DEFAULT_SERVE_LISTEN
     serve_port: int = DEFAULT_SERVE_PORT
+    runs_dir: str = DEFAULT_RUNS_DIR
+    keep_runs: int = DEFAULT_KEEP_RUNS
 
 
 # Where root's data goes by default. The server runs as a system user of its own (PostgreSQL
@@ -145,6 +159,8 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
         serve_persist=bool(values.get("serve.persist", False)),
         serve_listen=str(values.get("serve.listen", DEFAULT_SERVE_LISTEN)),
         serve_port=int(values.get("serve.port", DEFAULT_SERVE_PORT)),  # type: ignore[call-overload]
+        runs_dir=str(values.get("nightly.runs_dir", DEFAULT_RUNS_DIR)),
+        keep_runs=int(values.get("nightly.keep_runs", DEFAULT_KEEP_RUNS)),  # type: ignore[call-overload]
     )
 
 
@@ -219,6 +235,10 @@ def _checked(path: Path, name: str, value: object) -> object:
         raise CrmError(f"{where} must be a whole number, e.g. 2.")
     if name == "build.lock_retries" and int(value) < 0:  # type: ignore[call-overload]
         raise CrmError(f"{where} must be 0 or more, not {value}.")
+    if name == "nightly.keep_runs" and int(value) < 0:  # type: ignore[call-overload]
+        raise CrmError(f"{where} must be 0 (keep every run) or more, not {value}.")
+    if name == "nightly.runs_dir" and (not isinstance(value, str) or not value.strip()):
+        raise CrmError(f'{where} must be a folder in quotes, e.g. "runs" or "/var/log/crm".')
     if name == "serve.port" and not 1 <= int(value) <= 65535:  # type: ignore[call-overload]
         raise CrmError(f"{where} must be a TCP port between 1 and 65535, not {value}.")
     if name == "build.lock_timeout" and not _INTERVAL.match(str(value)):

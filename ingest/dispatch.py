@@ -8,7 +8,9 @@ unmatched mail relinked after people or companies arrive.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
@@ -33,19 +35,59 @@ def is_mail(path: Path) -> bool:
     return mail.is_mail_export(path)
 
 
-def expand_paths(paths: Sequence[Path]) -> list[Path]:
+@dataclass
+class ExpandedPaths:
+    """What an import of some paths reads, and what it passes over."""
+
+    files: list[Path] = field(default_factory=list)  # to import, in order
+    # Files found in a folder that are of no kind we import (a report's .html, a .png): each a
+    # "skipped" result that says so, so a folder of exports imports without failing on them.
+    passed_over: list[FileResult] = field(default_factory=list)
+
+
+def expand_paths(paths: Sequence[Path]) -> ExpandedPaths:
     """Files to import, in order: folders become their files (sorted), hidden files and our own
-    reject reports skipped; a folder that is a mail export (a Maildir, a folder of .eml) stays
-    whole."""
-    result: list[Path] = []
+    reject reports left out, files no importer reads passed over; a folder that is a mail export
+    (a Maildir, a folder of .eml) stays whole. A file named on its own is always tried (and fails
+    when it is of no kind we import)."""
+    expanded = ExpandedPaths()
     for path in paths:
         if not path.exists():
             raise CrmError(f"{path}: no such file or folder. Check the path and try again.")
         if path.is_dir() and not is_mail(path):
-            result.extend(_files_in(path))
+            for found in _files_in(path):
+                if is_importable(found):
+                    expanded.files.append(found)
+                else:
+                    expanded.passed_over.append(passed_over(found, path))
         else:
-            result.append(path)
-    return result
+            expanded.files.append(path)
+    return expanded
+
+
+def is_importable(path: Path) -> bool:
+    """Whether an importer might read ``path``: a spreadsheet by its name, a mail export by its
+    content. Anything that cannot be looked at (a broken link, an unreadable file, a FIFO) counts
+    as importable, so that importing it fails with the reason instead of being passed over."""
+    if path.suffix.lower() in SPREADSHEET_SUFFIXES or path.is_dir():
+        return True
+    if special_file_problem(path) is not None or not path.is_file():
+        return True
+    if not os.access(path, os.R_OK):
+        return True
+    return is_mail(path)
+
+
+def passed_over(path: Path, folder: Path) -> FileResult:
+    """The "skipped" result of a file in ``folder`` that no importer reads."""
+    return FileResult(
+        path=path,
+        kind="unknown",
+        status="skipped",
+        message=f"{display_name(path)}: not a spreadsheet ({', '.join(SPREADSHEET_SUFFIXES)}) "
+        f"or a mail export, so the import of the folder {readable(str(folder))} passed over it; "
+        "nothing from it was read.",
+    )
 
 
 def _files_in(folder: Path) -> Iterator[Path]:

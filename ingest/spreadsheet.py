@@ -200,6 +200,15 @@ def _import(
         if options.dry_run:
             result.status = "dry_run"
             raise psycopg.Rollback()
+    if not options.dry_run and not counts.rejected:
+        # Committed with nothing rejected: an earlier import's report would tell a reader this
+        # file still has rejected rows.
+        stale = remove_stale_report(conn, path, options, batch_id)
+        if stale is not None:
+            result.message += (
+                f"; deleted {readable(str(stale))}, the reject report of an earlier import of "
+                "this file: this import rejected nothing"
+            )
 
 
 def _report_not_written(
@@ -524,6 +533,42 @@ def _validate_chunk(
     return typed, rejections
 
 
+REPORT_HEADER = ["row", "column", "value", "reason", "message"]
+
+
+def remove_stale_report(
+    conn: psycopg.Connection, path: Path, options: ImportOptions, batch_id: int
+) -> Path | None:
+    """Delete the reject report an earlier import of ``path`` left where batch ``batch_id`` (which
+    rejected nothing) would have written its own; the path deleted, or None.
+
+    Files of one stem share a report name (``people.csv`` and ``people.xlsx``, both
+    ``people.rejected.csv``), so the report is taken for this file's only when the last earlier
+    import of a file of that stem was of a file of this name; and a file of that name whose
+    first line is not our header is not one of our reports. Either way it is left alone.
+    """
+    report = (options.report_dir or path.parent) / f"{path.stem}{REPORT_SUFFIX}"
+    name = display_name(path)
+    stem = Path(name).stem + "."
+    last = conn.execute(
+        "select file_name from ingest.import_batches where import_batch_id < %s "
+        "and not is_dry_run and left(file_name, %s) = %s "
+        "order by import_batch_id desc limit 1",
+        (batch_id, len(stem), stem),
+    ).fetchone()
+    if last is None or last[0] != name:
+        return None
+    try:
+        with report.open(encoding="utf-8-sig", newline="") as handle:
+            first = next(csv.reader(handle), None)
+        if first != REPORT_HEADER:
+            return None
+        report.unlink()
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return None  # none there, or unreadable or undeletable: nothing to supersede safely
+    return report
+
+
 def write_reject_report(
     conn: psycopg.Connection, batch_id: int, path: Path, options: ImportOptions
 ) -> Path:
@@ -539,7 +584,7 @@ def write_reject_report(
     report = folder / f"{path.stem}{REPORT_SUFFIX}"
     with report.open("w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["row", "column", "value", "reason", "message"])
+        writer.writerow(REPORT_HEADER)
         with conn.cursor(name="reject_report") as cur:
             cur.execute(
                 "select row_number, column_name, raw_value, reason_code, message "

@@ -84,7 +84,12 @@ def import_command(
         str | None, typer.Option(help="XLSX sheet to read (default: the first).")
     ] = None,
     dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Validate and report; write nothing.")
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="Validate and report: nothing goes into the database; only the reject report is "
+            "written.",
+        ),
     ] = False,
     strict: Annotated[
         bool, typer.Option("--strict", help="Reject the whole file if any row is bad.")
@@ -184,12 +189,15 @@ def import_command(
         since=since_date,
         store_bodies=settings.store_bodies and not no_bodies,
     )
-    files = expand_paths(list(paths))
+    expanded = expand_paths(list(paths))
     target = db.resolve_target()
     with db.connect(target, autocommit=True) as conn:
         if db.schema_version(conn) is None:
             raise CrmError(f"the database at {target.where} has no schema yet; run `crm db init`.")
-        results = import_with_progress(conn, files, spreadsheet, mail_options, console=console)
+        results = import_with_progress(
+            conn, expanded.files, spreadsheet, mail_options, console=console
+        )
+    results += expanded.passed_over
     print_summary(results, console=console)
     print_tracebacks(results, console=err_console)
     code = summary_exit_code(results)

@@ -38,7 +38,8 @@ def nightly_command(
     """For cron: import the inbox's new files, build, check freshness, write a run summary.
 
     Imported files move to INBOX/archive/RUN/, failed ones to INBOX/failed/RUN/ with a
-    NAME.reason.txt; summaries go to INBOX/runs/RUN.json and .txt (runs/latest.txt is the last).
+    NAME.reason.txt. Summaries and dbt logs go to the nightly.runs_dir setting's folder (default
+    CRM_HOME/runs): RUN.json, RUN.txt, latest.txt; the newest nightly.keep_runs runs are kept.
     Extra arguments go to dbt build. Exit code 0 only when everything passed; otherwise 4 rows
     rejected, 5 a file failed, 6 the build or source freshness failed, 7 another run holds the
     lock.

@@ -228,3 +228,101 @@ def test_a_lost_connection_stops_the_run_with_one_line(
     )
     assert "Traceback" not in err
     assert _file_names(fresh_url) == [("a.csv", "loaded")]
+
+
+ONE_BAD_LEAD = "first_name,email\nAda,ada@example.com\nBob,bob@@example.com\n"
+CORRECTED = "first_name,email\nAda,ada@example.com\nBob,bob@example.com\n"
+
+
+def test_a_dry_run_says_where_its_reject_report_went_and_writes_nothing_else(
+    fresh_url: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
+    leads = tmp_path / "leads.csv"
+    leads.write_text(ONE_BAD_LEAD)
+    assert main(["import", str(leads), "--dry-run"]) == 4
+    out = " ".join(capsys.readouterr().out.split())
+    report = tmp_path / "leads.rejected.csv"
+    assert f"leads.csv: rejected rows are listed in {report}" in out
+    assert out.endswith(
+        "Dry run: nothing was written to the database; the reject reports named above list the "
+        "rows a real import would reject."
+    )
+    assert "bob@@example.com" in report.read_text(encoding="utf-8-sig")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["leads.csv", "leads.rejected.csv"]
+    with psycopg.connect(fresh_url) as conn:
+        assert conn.execute("select count(*) from ingest.import_batches").fetchone() == (0,)
+        assert conn.execute("select count(*) from leads").fetchone() == (0,)
+    # Nothing to reject: nothing at all is written, and the summary says just that.
+    clean = tmp_path / "clean" / "leads.csv"
+    clean.parent.mkdir()
+    clean.write_text(CORRECTED)
+    assert main(["import", str(clean), "--dry-run"]) == 0
+    assert " ".join(capsys.readouterr().out.split()).endswith("Dry run: nothing was written.")
+    assert sorted(path.name for path in clean.parent.iterdir()) == ["leads.csv"]
+
+
+def test_a_clean_import_deletes_the_reject_report_of_an_earlier_import(
+    fresh_url: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
+    leads = tmp_path / "leads.csv"
+    leads.write_text(ONE_BAD_LEAD)
+    report = tmp_path / "leads.rejected.csv"
+    assert main(["import", str(leads), "--strict"]) == 5  # failed as a whole, with a report
+    assert report.exists()
+    capsys.readouterr()
+    leads.write_text(CORRECTED)  # the user fixed Bob's address and imports the file again
+    assert main(["import", str(leads)]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert not report.exists()
+    assert (
+        f"deleted {report}, the reject report of an earlier import of this file: this import "
+        "rejected nothing" in out
+    )
+    # A file of that name that is not one of our reports stays.
+    report.write_text("my own notes\n")
+    leads.write_text(CORRECTED + "Cy,cy@example.com\n")
+    assert main(["import", str(leads)]) == 0
+    assert report.read_text() == "my own notes\n"
+    # Rows rejected, then a clean import of another file of that stem: the report is not its own.
+    leads.write_text(ONE_BAD_LEAD.replace("Ada", "Ann").replace("ada@", "ann@"))
+    assert main(["import", str(leads)]) == 4
+    (tmp_path / "leads.tsv").write_text("first_name\temail\nDi\tdi@example.com\n")
+    assert main(["import", str(tmp_path / "leads.tsv")]) == 0
+    assert "bob@@example.com" in report.read_text(encoding="utf-8-sig")
+    with psycopg.connect(fresh_url) as conn:
+        assert conn.execute("select count(*) from leads").fetchone() == (5,)
+
+
+def test_a_folder_import_passes_over_files_no_importer_reads(
+    fresh_url: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`crm import .` in a folder that also holds the report (.html, .png): skipped, exit 0."""
+    monkeypatch.setenv("COLUMNS", "200")
+    folder = tmp_path / "exports"
+    (folder / "charts").mkdir(parents=True)
+    (folder / "accounts.csv").write_text("name,domain\nAlder Foods,alder.example\n")
+    (folder / "report.html").write_text("<html><body>Pipeline</body></html>\n")
+    (folder / "charts" / "funnel.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(64))
+    monkeypatch.chdir(folder)
+    assert main(["import", "."]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    for name in ("report.html", "funnel.png"):
+        assert (
+            f"{name}: not a spreadsheet (.csv, .tsv, .txt, .xlsx, .xlsm) or a mail export, so the "
+            f"import of the folder . passed over it; nothing from it was read." in out
+        )
+    assert _file_names(fresh_url) == [("accounts.csv", "loaded")]
+    # Named on its own, a file is always tried, and fails when no importer reads it.
+    assert main(["import", "report.html"]) == 5
+    assert "report.html: not a spreadsheet" in " ".join(capsys.readouterr().out.split())

@@ -37,6 +37,7 @@ def database(
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("DATABASE_URL", conninfo)
     monkeypatch.setenv("CRM_CONFIG", str(tmp_path / "config.toml"))  # no settings: defaults
+    monkeypatch.setenv("CRM_HOME", str(tmp_path / "home"))  # the runs folder: home/runs
     monkeypatch.setenv("COLUMNS", "120")
     return conninfo
 
@@ -59,8 +60,13 @@ def _nightly(inbox: Path, *extra: str) -> int:
     return main(["nightly", "--inbox", str(inbox), "--as-of", "2025-06-30", *extra])
 
 
+def _runs(inbox: Path) -> Path:
+    """The runs folder of the ``database`` fixture's CRM_HOME (beside the inbox)."""
+    return inbox.parent / "home" / "runs"
+
+
 def _latest(inbox: Path) -> dict[str, Any]:
-    result: dict[str, Any] = json.loads((inbox / "runs" / "latest.json").read_text())
+    result: dict[str, Any] = json.loads((_runs(inbox) / "latest.json").read_text())
     return result
 
 
@@ -86,7 +92,8 @@ def test_good_bad_and_already_imported_files(
 
     assert _nightly(inbox) == ExitCode.FILE_FAILED
 
-    assert sorted(path.name for path in inbox.iterdir()) == ["archive", "failed", "runs"]
+    # The inbox (perhaps a sync folder) holds only the archive and the failed files.
+    assert sorted(path.name for path in inbox.iterdir()) == ["archive", "failed"]
     assert _moved(inbox, "archive") == {"accounts.csv", "cedar.csv"}
     assert _moved(inbox, "failed") == {
         "sizes.csv",
@@ -113,14 +120,17 @@ def test_good_bad_and_already_imported_files(
     # The production build runs the data tests, not dbt's unit tests (fixed inputs: CI's job).
     ran = [
         result["unique_id"]
-        for result in json.loads((inbox / "runs" / "dbt" / "run_results.json").read_text())[
-            "results"
-        ]
+        for result in json.loads((_runs(inbox) / "dbt" / "run_results.json").read_text())["results"]
     ]
     assert any(node.startswith("test.") for node in ran)
     assert not any(node.startswith("unit_test.") for node in ran)
-    text = (inbox / "runs" / f"{summary['run_id']}.txt").read_text()
-    assert text == (inbox / "runs" / "latest.txt").read_text()
+    text = (_runs(inbox) / f"{summary['run_id']}.txt").read_text()
+    assert text == (_runs(inbox) / "latest.txt").read_text()
+    # dbt's output of this run, and dbt's own log and artifacts, are in the runs folder too.
+    assert "Completed successfully" in (_runs(inbox) / f"{summary['run_id']}.build.log").read_text()
+    assert (_runs(inbox) / f"{summary['run_id']}.freshness.log").read_text()
+    assert (_runs(inbox) / "dbt" / "logs" / "dbt.log").stat().st_size > 0
+    assert f"dbt log: {_runs(inbox) / summary['run_id']}.build.log" in text
     assert "A FILE FAILED (exit code 5)" in text
     assert "sizes.csv: see failed/" in text
     assert "A FILE FAILED" in capsys.readouterr().out
@@ -130,15 +140,40 @@ def test_good_bad_and_already_imported_files(
 
 
 def test_an_empty_inbox_builds_and_passes(database: str, inbox: Path, tmp_path: Path) -> None:
+    """Also: nightly.runs_dir chooses the runs folder, nightly.keep_runs prunes the oldest runs."""
     (tmp_path / "accounts.csv").write_text(GOOD)
     assert main(["import", str(tmp_path / "accounts.csv")]) == ExitCode.OK
+    runs = tmp_path / "elsewhere" / "crm-runs"
+    assert main(["config", "set", "nightly.runs_dir", str(runs)]) == ExitCode.OK
+    assert main(["config", "set", "nightly.keep_runs", "2"]) == ExitCode.OK
+    runs.mkdir(parents=True)
+    for old in ("20250101T020000Z", "20250102T020000Z"):
+        for suffix in (".json", ".txt", ".build.log", ".freshness.log"):
+            (runs / f"{old}{suffix}").write_text("an earlier run\n")
+    (runs / "notes.txt").write_text("not a run's file: kept\n")
     assert _nightly(inbox) == ExitCode.OK
-    summary = _latest(inbox)
+    assert sorted(path.name for path in inbox.iterdir()) == []
+    assert not _runs(inbox).exists()
+    summary = json.loads((runs / "latest.json").read_text())
+    assert summary["summary_json"] == str(runs / f"{summary['run_id']}.json")
+    # Two runs kept (this one and the newest earlier one); the oldest run's files are gone.
+    assert sorted(path.name for path in runs.iterdir()) == sorted(
+        [
+            *(f"20250102T020000Z{suffix}" for suffix in (".json", ".txt", ".build.log")),
+            "20250102T020000Z.freshness.log",
+            *(f"{summary['run_id']}{suffix}" for suffix in (".json", ".txt", ".build.log")),
+            f"{summary['run_id']}.freshness.log",
+            "dbt",
+            "latest.json",
+            "latest.txt",
+            "notes.txt",
+        ]
+    )
     assert summary["files"] == [] and summary["exit_code"] == 0
     assert summary["freshness"]["passed"] and summary["freshness"]["counts"]["success"] >= 2
     # Tables the practice has not filled yet (no leads, no projects) only warn.
     assert summary["freshness"]["counts"]["warn"] >= 1
-    text = (inbox / "runs" / "latest.txt").read_text()
+    text = (runs / "latest.txt").read_text()
     assert "PASSED (exit code 0)" in text and "No new files in the inbox." in text
 
 
@@ -178,9 +213,12 @@ def test_a_plain_folder_keeps_each_files_reject_report(database: str, inbox: Pat
             f"first_name,email\nAda {team},ada.{team}@example.com\nBob,{bad}\n"
         )
         _old(inbox / "teams" / team / "people.csv")
+    (inbox / "teams" / "pipeline.html").write_text("<html></html>\n")  # passed over, no failure
+    _old(inbox / "teams" / "pipeline.html")
     _old(inbox / "teams")
     assert _nightly(inbox) == ExitCode.ROWS_REJECTED
     (item,) = _latest(inbox)["files"]
+    assert "pipeline.html: not a spreadsheet" in item["message"]
     assert (item["name"], item["status"], item["inserted"], item["rejected"]) == (
         "teams",
         "loaded",
@@ -239,7 +277,7 @@ def test_a_failing_dbt_test_fails_the_run(database: str, inbox: Path) -> None:
     assert summary["build"]["failures"][0].startswith(
         "test.consulting_crm.assert_one_working_currency"
     )
-    text = (inbox / "runs" / "latest.txt").read_text()
+    text = (_runs(inbox) / "latest.txt").read_text()
     assert "BUILD OR FRESHNESS FAILED (exit code 6)" in text
     assert "assert_one_working_currency" in text
 
@@ -284,7 +322,7 @@ def test_file_names_that_are_not_utf8_and_a_corrupt_workbook(
         "Gr\\xfc\\xdfe.csv": "failed",
         "broken.xlsx": "failed",
     }
-    latest = (inbox / "runs" / "latest.txt").read_text(encoding="utf-8")
+    latest = (_runs(inbox) / "latest.txt").read_text(encoding="utf-8")
     assert "Gr\\xfc\\xdfe.csv.reason.txt" in latest
     with psycopg.connect(database) as conn:
         names = conn.execute(
@@ -326,3 +364,18 @@ def test_a_lost_connection_stops_the_run_and_leaves_the_file_in_the_inbox(
     assert "Traceback" not in err
     assert (inbox / "accounts.csv").exists()  # nothing wrong with the file: the next run takes it
     assert not (inbox / "failed").exists()
+
+
+def test_a_runs_folder_inside_the_inbox_is_refused_before_anything_happens(
+    database: str, inbox: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Any folder in the inbox but INBOX/runs would be imported as an export the next night."""
+    (inbox / "accounts.csv").write_text(GOOD)
+    _old(inbox / "accounts.csv")
+    assert main(["config", "set", "nightly.runs_dir", str(inbox / "logs")]) == ExitCode.OK
+    capsys.readouterr()
+    assert _nightly(inbox) == ExitCode.USER_ERROR
+    error = " ".join(capsys.readouterr().err.split())
+    assert f"nightly.runs_dir is {inbox / 'logs'}, inside the inbox {inbox}" in error
+    assert "crm config set nightly.runs_dir FOLDER" in error
+    assert sorted(path.name for path in inbox.iterdir()) == ["accounts.csv"]

@@ -199,6 +199,7 @@ def _inbox(tmp_path: Path, name: str) -> Path:
 def _start_nightly(database: str, inbox: Path, tmp_path: Path) -> subprocess.Popen[bytes]:
     env = database_environment(database)
     env["CRM_CONFIG"] = str(tmp_path / "config.toml")
+    env["CRM_HOME"] = str(tmp_path / "home")  # the runs folder, not the user's own
     env["COLUMNS"] = "200"
     command = ["nightly", "--inbox", str(inbox), "--as-of", AS_OF_DATE]
     return subprocess.Popen(

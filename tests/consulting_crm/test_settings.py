@@ -73,6 +73,9 @@ def test_set_show_and_unset(config_file: Path, capsys: pytest.CaptureFixture[str
         ("[import]\ndate_format = 'DDMMYY'\n", "is one of DMY, MDY, YMD"),
         ("[import]\nyears = '2100-1900'\n", "two years, the earlier first"),
         ("[import]\nyears = 1900\n", "must be a string"),
+        ("[nightly]\nkeep_runs = -1\n", r"must be 0 \(keep every run\) or more, not -1"),
+        ("[nightly]\nkeep_runs = '30'\n", "must be a whole number"),
+        ("[nightly]\nruns_dir = ''\n", "must be a folder in quotes"),
         ("[mail\n", "not valid TOML"),
     ],
 )
