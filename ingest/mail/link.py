@@ -4,9 +4,10 @@ A message links to a contact with one of its counterpart addresses, else a lead 
 account whose domain is the address's domain (never a free-mail domain). Each linked message
 becomes one email activity, whose primary parent is that match; every other counterpart who is a
 known contact or lead (To, Cc, From) is related to the activity in public.activity_relations
-(:func:`link_participants`), like Salesforce's shared activities. The importer (:mod:`ingest.mail.load`) links each file's staged
-messages; :func:`relink` runs the same linking over the stored messages that were unmatched, so
-mail links itself when its contact, lead or account arrives later.
+(:func:`link_participants`), like Salesforce's shared activities. The importer
+(:mod:`ingest.mail.load`) links each file's staged messages; :func:`relink` runs the same
+linking over the stored messages that were unmatched, so mail links itself when its contact, lead
+or account arrives later, and relates the people who arrived since to the mail already linked.
 """
 
 from __future__ import annotations
@@ -77,9 +78,7 @@ def relink(conn: psycopg.Connection) -> int:
             )
         # Every stored message with an activity: a contact or lead that arrived since may be
         # one of its further participants.
-        link_participants(
-            conn, "ingest.mail_messages", "true", batch=sql.SQL("m.import_batch_id")
-        )
+        link_participants(conn, "ingest.mail_messages", "true", batch=sql.SQL("m.import_batch_id"))
     return linked
 
 

@@ -37,8 +37,8 @@ from ingest.mail.link import (
     EXTERNAL_ID,
     SOURCE,
     create_activities,
-    link_participants,
     link_messages,
+    link_participants,
     rowcount,
 )
 from ingest.mail.message import MessageRejected, ParsedMessage, parse_message
