@@ -41,7 +41,7 @@ numbered as (
         row_number() over (
             partition by relations.activity_id
             order by relations.created_at, relations.contact_id
-        ) as position
+        ) as relation_number
     from relations
     inner join activities
         on relations.activity_id = activities.activity_id
@@ -60,7 +60,7 @@ final as (
         false as "IsInvitee",
         updated_at as "LastModifiedDate"
     from numbered
-    where position <= 50 - case when has_who_contact then 1 else 0 end
+    where relation_number <= 50 - case when has_who_contact then 1 else 0 end
 
 )
 

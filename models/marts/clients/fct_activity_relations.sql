@@ -55,7 +55,7 @@ people as (
     select
         activity_id,
         contact_id,
-        null::uuid as lead_id,
+        cast(null as uuid) as lead_id,
         true as is_primary
     from activities
     where contact_id is not null
@@ -64,7 +64,7 @@ people as (
 
     select
         activity_id,
-        null::uuid as contact_id,
+        cast(null as uuid) as contact_id,
         lead_id,
         true as is_primary
     from activities
@@ -94,7 +94,7 @@ keyed as (
             as uuid
         ) as activity_relation_key
     from people
-    order by activity_id, coalesce(contact_id, lead_id), is_primary desc
+    order by activity_id asc, coalesce(contact_id, lead_id) asc, is_primary desc
 
 ),
 
