@@ -792,6 +792,84 @@ end
 $external_system$;
 -- END external ids per source system (issue 13, schema version 4) ----------------------------
 
+-- BEGIN shared activities (issue 15, schema version 5) ----------------------------------------
+-- An email, call or meeting can concern several people, like Salesforce's shared activities
+-- (TaskRelation, EventRelation). The activity keeps its primary parent in public.activities
+-- (lead_id, account_id or project_id, and optionally contact_id); each further contact or lead it
+-- concerns is one row here. The primary contact or lead is not repeated here: it lives in one
+-- place, which every writer (imports, the REST API, psql) already sets, so changing an
+-- activity's contact cannot leave a stale copy behind. The dbt bridge fct_activity_relations
+-- and the Salesforce export add the primary back as a relation, as Salesforce lists the WhoId
+-- among TaskRelation rows. Each row names exactly one contact or lead; one person once per
+-- activity. Deleting the activity, the contact or the lead deletes the relation.
+-- ---------------------------------------------------------------------------------------------
+create table if not exists public.activity_relations (
+    activity_relation_id uuid primary key default gen_random_uuid(),
+    activity_id uuid not null references public.activities (activity_id) on delete cascade,
+    contact_id uuid references public.contacts (contact_id) on delete cascade,
+    lead_id uuid references public.leads (lead_id) on delete cascade,
+    source text not null default 'manual',
+    import_batch_id bigint
+        references ingest.import_batches (import_batch_id) on delete set null,
+    created_at timestamptz not null default now(),
+    updated_at timestamptz not null default now(),
+    constraint activity_relations_one_person check (num_nonnulls(contact_id, lead_id) = 1),
+    constraint activity_relations_contact_key unique (activity_id, contact_id),
+    constraint activity_relations_lead_key unique (activity_id, lead_id)
+);
+comment on table public.activity_relations is
+    'Further contacts and leads an activity concerns, besides its primary parent. Maps to '
+    'Salesforce TaskRelation and EventRelation.';
+create index if not exists activity_relations_contact_id_idx
+    on public.activity_relations (contact_id);
+create index if not exists activity_relations_lead_id_idx on public.activity_relations (lead_id);
+create index if not exists activity_relations_import_batch_id_idx
+    on public.activity_relations (import_batch_id);
+
+-- The same trigger, row level security, grants and member policies as every other public table.
+do $activity_relations_security$
+declare
+    command text;
+    clauses constant jsonb := jsonb_build_object(
+        'select', 'using ((select crm_private.is_member()))',
+        'insert', 'with check ((select crm_private.is_member()))',
+        'update',
+            'using ((select crm_private.is_member())) with check ((select crm_private.is_member()))',
+        'delete', 'using ((select crm_private.is_member()))'
+    );
+begin
+    if not exists (
+        select from pg_catalog.pg_trigger
+        where tgname = 'activity_relations_set_updated_at'
+          and tgrelid = 'public.activity_relations'::regclass
+    ) then
+        create trigger activity_relations_set_updated_at before update
+            on public.activity_relations for each row
+            when (old.* is distinct from new.*) execute function ingest.set_updated_at();
+    end if;
+    alter table public.activity_relations enable row level security;
+    revoke all on public.activity_relations from anon;
+    revoke truncate, references, trigger on public.activity_relations from authenticated;
+    grant select, insert, update, delete on public.activity_relations
+        to authenticated, service_role;
+    revoke all on public.activity_relations from powerbi_reader;
+    foreach command in array array['select', 'insert', 'update', 'delete']
+    loop
+        if not exists (
+            select from pg_catalog.pg_policies
+            where schemaname = 'public' and tablename = 'activity_relations'
+              and policyname = 'members_' || command
+        ) then
+            execute format(
+                'create policy %I on public.activity_relations for %s to authenticated %s',
+                'members_' || command, command, clauses ->> command
+            );
+        end if;
+    end loop;
+end
+$activity_relations_security$;
+-- END shared activities (issue 15, schema version 5) ------------------------------------------
+
 -- ---------------------------------------------------------------------------------------------
 -- Version record.
 -- ---------------------------------------------------------------------------------------------
@@ -802,5 +880,7 @@ values
     (3, 'access control: members only (crm_private.members), anon without privileges; '
         'ingest.run_locks: pooler-safe nightly lease and import row lock'),
     (4, 'length limits on text columns (<table>_<column>_length); external ids unique per '
-        'source system (external_system)')
+        'source system (external_system)'),
+    (5, 'shared activities: public.activity_relations (further contacts and leads of an '
+        'activity, Salesforce TaskRelation/EventRelation)')
 on conflict (version) do nothing;

@@ -38,7 +38,14 @@ warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set", category
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_FILE = PROJECT_ROOT / "schema.sql"
 EMBEDDED_DATABASE = "crm"
-PUBLIC_TABLES = ("accounts", "contacts", "leads", "projects", "activities")
+PUBLIC_TABLES = (
+    "accounts",
+    "contacts",
+    "leads",
+    "projects",
+    "activities",
+    "activity_relations",
+)
 
 # libpq variables that, when any is set, mean "the user has pointed us at a server".
 _LIBPQ_TARGET_VARIABLES = ("PGHOST", "PGHOSTADDR", "PGPORT", "PGDATABASE", "PGUSER", "PGSERVICE")

@@ -17,6 +17,7 @@ CONTACT = "00000000-0000-0000-0000-00000000000c"
 LEAD = "00000000-0000-0000-0000-00000000001e"
 PROJECT = "00000000-0000-0000-0000-00000000000b"
 MISSING = "00000000-0000-0000-0000-0000000000ff"
+ACTIVITY = "00000000-0000-0000-0000-0000000000ac"
 
 SEED_ROWS = f"""
 insert into public.accounts (account_id, name, domain, external_id)
@@ -27,8 +28,10 @@ insert into public.leads (lead_id, first_name, last_name, company, email, extern
 values ('{LEAD}', 'Grace', 'Hopper', 'Cobol Ltd', 'grace@cobol.example', 'lead-1');
 insert into public.projects (project_id, account_id, name, stage, amount, external_id)
 values ('{PROJECT}', '{ACCOUNT}', 'Data strategy', 'proposal', 12000, 'prj-1');
-insert into public.activities (activity_type, occurred_at, account_id, external_id)
-values ('note', '2025-01-02 10:00+00', '{ACCOUNT}', 'act-1');
+insert into public.activities
+    (activity_id, activity_type, occurred_at, account_id, external_id)
+values ('{ACTIVITY}', 'note', '2025-01-02 10:00+00', '{ACCOUNT}', 'act-1');
+insert into public.activity_relations (activity_id, lead_id) values ('{ACTIVITY}', '{LEAD}');
 """
 
 # (rule, statement, expected SQLSTATE class)
@@ -191,6 +194,34 @@ VIOLATIONS: list[tuple[str, str, ErrorTypes]] = [
         errors.InvalidTextRepresentation,
     ),
     (
+        "activity relation names a contact or a lead",
+        f"insert into activity_relations (activity_id) values ('{ACTIVITY}')",
+        errors.CheckViolation,
+    ),
+    (
+        "activity relation names only one of them",
+        f"insert into activity_relations (activity_id, contact_id, lead_id) "
+        f"values ('{ACTIVITY}', '{CONTACT}', '{LEAD}')",
+        errors.CheckViolation,
+    ),
+    (
+        "activity relation: one person once per activity",
+        f"insert into activity_relations (activity_id, lead_id) values ('{ACTIVITY}', '{LEAD}')",
+        errors.UniqueViolation,
+    ),
+    (
+        "activity relation needs an existing activity",
+        f"insert into activity_relations (activity_id, contact_id) "
+        f"values ('{MISSING}', '{CONTACT}')",
+        errors.ForeignKeyViolation,
+    ),
+    (
+        "activity relation needs an existing contact",
+        f"insert into activity_relations (activity_id, contact_id) "
+        f"values ('{ACTIVITY}', '{MISSING}')",
+        errors.ForeignKeyViolation,
+    ),
+    (
         "account with contacts cannot be deleted",
         f"delete from accounts where account_id = '{ACCOUNT}'",
         # PostgreSQL 18 reports RESTRICT as its own SQLSTATE (23001); 15 as a FK violation.
@@ -323,7 +354,7 @@ def test_reapplying_schema_changes_nothing_and_keeps_data(
         connection.commit()
     before = _catalog(conninfo)
     with psycopg.connect(conninfo) as connection:
-        assert db.apply_schema(connection) == 4
+        assert db.apply_schema(connection) == 5
         counts = {
             table: connection.execute(
                 sql.SQL("select count(*) from public.{}").format(sql.Identifier(table))
@@ -333,7 +364,21 @@ def test_reapplying_schema_changes_nothing_and_keeps_data(
         versions = connection.execute("select count(*) from ingest.schema_version").fetchone()
     assert _catalog(conninfo) == before
     assert counts == {table: (1,) for table in db.PUBLIC_TABLES}
-    assert versions == (4,)
+    assert versions == (5,)
+
+
+def test_activity_relations_go_with_their_activity_contact_or_lead(
+    seeded: psycopg.Connection,
+) -> None:
+    seeded.execute(
+        "insert into activity_relations (activity_id, contact_id) values (%s, %s)",
+        (ACTIVITY, CONTACT),
+    )
+    seeded.execute("delete from leads where lead_id = %s", (LEAD,))
+    relations = "select contact_id::text, lead_id::text from activity_relations"
+    assert seeded.execute(relations).fetchall() == [(CONTACT, None)]
+    seeded.execute("delete from activities where activity_id = %s", (ACTIVITY,))
+    assert seeded.execute(relations).fetchall() == []
 
 
 def test_external_ids_are_unique_per_system(seeded: psycopg.Connection) -> None:
@@ -355,6 +400,8 @@ def test_version_4_gives_existing_rows_their_system_from_source(
     conninfo = make_database()
     with psycopg.connect(conninfo) as connection:
         for table in db.PUBLIC_TABLES:
+            if table == "activity_relations":  # version 5, no external ids
+                continue
             connection.execute(
                 sql.SQL(
                     "alter table public.{table} drop column external_system, "
@@ -371,7 +418,7 @@ def test_version_4_gives_existing_rows_their_system_from_source(
             "('Fabrikam', 'F-1', 'manual')"
         )
         connection.commit()
-        assert db.apply_schema(connection) == 4
+        assert db.apply_schema(connection) == 5
         rows = connection.execute(
             "select name, external_id, external_system from public.accounts order by name"
         ).fetchall()
@@ -392,7 +439,7 @@ def test_version_4_gives_existing_rows_their_system_from_source(
         connection.rollback()
     before = _catalog(conninfo)
     with psycopg.connect(conninfo) as connection:
-        assert db.apply_schema(connection) == 4
+        assert db.apply_schema(connection) == 5
     assert _catalog(conninfo) == before
 
 
@@ -400,8 +447,8 @@ def test_schema_applies_to_an_empty_database(make_database: Callable[..., str]) 
     conninfo = make_database(with_schema=False)
     with psycopg.connect(conninfo) as connection:
         assert db.schema_version(connection) is None
-        assert db.apply_schema(connection) == 4
-        assert db.schema_version(connection) == 4
+        assert db.apply_schema(connection) == 5
+        assert db.schema_version(connection) == 5
 
 
 def test_length_limits_never_break_db_init_on_longer_stored_values(
@@ -415,14 +462,14 @@ def test_length_limits_never_break_db_init_on_longer_stored_values(
         connection.execute("delete from ingest.schema_version where version = 4")
         connection.execute("insert into public.accounts (name) values (repeat('n', 300))")
         connection.commit()
-        assert db.apply_schema(connection) == 4
+        assert db.apply_schema(connection) == 5
         state = "select convalidated from pg_constraint where conname = 'accounts_name_length'"
         assert connection.execute(state).fetchone() == (False,)
         with pytest.raises(errors.CheckViolation), connection.transaction():
             connection.execute("insert into public.accounts (name) values (repeat('m', 256))")
         connection.execute("update public.accounts set name = left(name, 255)")
         connection.commit()
-        assert db.apply_schema(connection) == 4
+        assert db.apply_schema(connection) == 5
         assert connection.execute(state).fetchone() == (True,)
 
 

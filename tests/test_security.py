@@ -18,7 +18,7 @@ import pytest
 from psycopg import errors, sql
 
 from consulting_crm import database as db
-from tests.test_schema import ACCOUNT, CONTACT, LEAD, PROJECT, SEED_ROWS
+from tests.test_schema import ACCOUNT, ACTIVITY, CONTACT, LEAD, PROJECT, SEED_ROWS
 
 MEMBER = "11111111-1111-4111-8111-111111111111"
 STRANGER = "22222222-2222-4222-8222-222222222222"
@@ -42,6 +42,12 @@ WRITES: dict[str, tuple[str, str, str]] = {
         f"values ('call', now(), '{LEAD}')",
         "activity_id",
         "subject",
+    ),
+    "activity_relations": (
+        f"insert into public.activity_relations (activity_id, contact_id) "
+        f"values ('{ACTIVITY}', '{CONTACT}')",
+        "activity_relation_id",
+        "source",
     ),
 }
 SEEDED_KEYS = {
@@ -322,7 +328,7 @@ def test_supabase_auth_schema_is_left_alone(make_database: Callable[..., str]) -
             "where p.pronamespace = 'auth'::regnamespace order by 1"
         ).fetchall()
         conn.commit()
-        assert db.apply_schema(conn) == 4
+        assert db.apply_schema(conn) == 5
         after = conn.execute(
             "select p.oid::regprocedure::text, md5(pg_get_functiondef(p.oid)) from pg_proc p "
             "where p.pronamespace = 'auth'::regnamespace order by 1"
@@ -370,7 +376,7 @@ def test_version_2_database_is_upgraded_in_place(make_database: Callable[..., st
         conn.execute(VERSION_2_ACCESS)  # type: ignore[arg-type]
         conn.commit()
         assert db.schema_version(conn) == 2
-        assert db.apply_schema(conn) == 4
+        assert db.apply_schema(conn) == 5
         policies = conn.execute(
             "select tablename, string_agg(policyname, ',' order by policyname) "
             "from pg_policies where schemaname = 'public' group by tablename order by tablename"

@@ -4,7 +4,8 @@ The models in schema ``salesforce`` (``models/exports/salesforce``, built by ``c
 salesforce``; a plain ``crm build`` leaves them out) already carry Salesforce API names, picklist
 values and external-id references; this module only reads them in one consistent snapshot and
 writes one UTF-8 CSV per object, named by load step
-(``1-Account.csv`` ... ``6-Event-Opportunity.csv``). Before any file is written, every text value
+(``1-Account.csv`` ... ``6-Event-Opportunity.csv``, then the shared activities'
+``7-TaskRelation.csv`` and ``8-EventRelation.csv``). Before any file is written, every text value
 is checked against its Salesforce field's length (:data:`FIELD_LIMITS`): one that does not fit
 stops the export with the list of offending rows, or, with ``truncate``, is cut and ends in
 :data:`TRUNCATION_MARKER`. Tasks and Events are split by the kind of
@@ -149,6 +150,19 @@ FIELD_LIMITS: dict[str, dict[str, int | None]] = {
         "CreatedDate": UNLIMITED,
         "LastModifiedDate": UNLIMITED,
     },
+    "TaskRelation": {
+        "Task.Crm_Id__c": 36,
+        "Contact:Relation.Crm_Id__c": 36,
+        "IsWhat": UNLIMITED,
+        "LastModifiedDate": UNLIMITED,
+    },
+    "EventRelation": {
+        "Event.Crm_Id__c": 36,
+        "Contact:Relation.Crm_Id__c": 36,
+        "IsParent": UNLIMITED,
+        "IsInvitee": UNLIMITED,
+        "LastModifiedDate": UNLIMITED,
+    },
 }
 
 # How the report names a row besides its Crm_Id__c.
@@ -159,6 +173,8 @@ NAME_COLUMNS: dict[str, tuple[str, ...]] = {
     "Lead": ("FirstName", "LastName", "Company"),
     "Task": ("Subject",),
     "Event": ("Subject",),
+    "TaskRelation": ("Contact:Relation.Crm_Id__c",),
+    "EventRelation": ("Contact:Relation.Crm_Id__c",),
 }
 
 # The end of a value `--truncate` cut, within the field's limit.
@@ -222,6 +238,9 @@ class SalesforceObject:
     name: str
     model: str
     splits: tuple[Split, ...] = ()
+    # The column that names a row in reports, and sorts the file (then the name columns): the
+    # record's own Crm_Id__c, or for a relation the Crm_Id__c of its Task or Event.
+    key: str = "Crm_Id__c"
 
 
 # Accounts first; contacts and opportunities reference accounts (and opportunities their primary
@@ -233,6 +252,9 @@ OBJECTS = (
     SalesforceObject(4, "Lead", "sf_lead"),
     SalesforceObject(5, "Task", "sf_task", WHO_WHAT_SPLITS),
     SalesforceObject(6, "Event", "sf_event", WHO_WHAT_SPLITS),
+    # Shared activities: further contacts of the Tasks and Events loaded before (inserted).
+    SalesforceObject(7, "TaskRelation", "sf_task_relation", key="Task.Crm_Id__c"),
+    SalesforceObject(8, "EventRelation", "sf_event_relation", key="Event.Crm_Id__c"),
 )
 
 
@@ -342,12 +364,13 @@ def _oversized(
     if cutoff is not None:
         conditions.append(sql.SQL('"LastModifiedDate" >= %s'))
         params.append(cutoff)
-    columns = ["Crm_Id__c", *names, *limits]
-    query = sql.SQL('select {} from {}.{} where {} order by "Crm_Id__c"').format(
+    columns = list(dict.fromkeys([sobject.key, *names, *limits]))
+    query = sql.SQL("select {} from {}.{} where {} order by {}").format(
         sql.SQL(", ").join(sql.Identifier(name) for name in columns),
         sql.Identifier(SCHEMA),
         sql.Identifier(sobject.model),
         sql.SQL(" and ").join(conditions),
+        sql.Identifier(sobject.key),
     )
     found = []
     for record in conn.execute(query, params):
@@ -358,7 +381,7 @@ def _oversized(
             length = len(csv_cell(row[field]))
             if length > limit:
                 found.append(
-                    Oversized(sobject.name, str(row["Crm_Id__c"]), shown, field, length, limit)
+                    Oversized(sobject.name, str(row[sobject.key]), shown, field, length, limit)
                 )
     return found
 
@@ -396,8 +419,12 @@ def _export_part(
     if cutoff is not None:
         conditions.append(sql.SQL('"LastModifiedDate" >= %s'))
         params.append(cutoff)
-    query = sql.SQL('select * from {}.{} where {} order by "Crm_Id__c"').format(
-        sql.Identifier(SCHEMA), sql.Identifier(sobject.model), sql.SQL(" and ").join(conditions)
+    order = [sobject.key, *(name for name in NAME_COLUMNS[sobject.name] if name != sobject.key)]
+    query = sql.SQL("select * from {}.{} where {} order by {}").format(
+        sql.Identifier(SCHEMA),
+        sql.Identifier(sobject.model),
+        sql.SQL(" and ").join(conditions),
+        sql.SQL(", ").join(sql.Identifier(name) for name in order),
     )
     path = out_dir / file_name
     partial = path.with_name(path.name + ".part")

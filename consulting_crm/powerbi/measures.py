@@ -316,6 +316,13 @@ RELATIONSHIPS: tuple[Relationship, ...] = (
     Relationship("fct_activities", "account_id", "dim_accounts", "account_id"),
     Relationship("fct_activities", "contact_id", "dim_contacts", "contact_id"),
     Relationship("fct_activities", "occurred_date", "dim_date", "date_day"),
+    Relationship("fct_activity_relations", "activity_id", "fct_activities", "activity_id"),
+    Relationship(
+        "fct_activity_relations", "account_id", "dim_accounts", "account_id", active=False
+    ),
+    Relationship(
+        "fct_activity_relations", "contact_id", "dim_contacts", "contact_id", active=False
+    ),
     Relationship("fct_leads", "created_date", "dim_date", "date_day"),
     Relationship("dim_contacts", "account_id", "dim_accounts", "account_id"),
     Relationship("client_health", "account_id", "dim_accounts", "account_id", one_to_one=True),

@@ -2,9 +2,12 @@
 
 A message links to a contact with one of its counterpart addresses, else a lead with one, else an
 account whose domain is the address's domain (never a free-mail domain). Each linked message
-becomes one email activity. The importer (:mod:`ingest.mail.load`) links each file's staged
-messages; :func:`relink` runs the same linking over the stored messages that were unmatched, so
-mail links itself when its contact, lead or account arrives later.
+becomes one email activity, whose primary parent is that match; every other counterpart who is a
+known contact or lead (To, Cc, From) is related to the activity in public.activity_relations
+(:func:`link_participants`), like Salesforce's shared activities. The importer
+(:mod:`ingest.mail.load`) links each file's staged messages; :func:`relink` runs the same
+linking over the stored messages that were unmatched, so mail links itself when its contact, lead
+or account arrives later, and relates the people who arrived since to the mail already linked.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ __all__ = [
     "SOURCE",
     "create_activities",
     "link_messages",
+    "link_participants",
     "relink",
     "rowcount",
 ]
@@ -72,6 +76,9 @@ def relink(conn: psycopg.Connection) -> int:
                     """
                 ).format(just_linked=sql.SQL(just_linked), external_id=EXTERNAL_ID)
             )
+        # Every stored message with an activity: a contact or lead that arrived since may be
+        # one of its further participants.
+        link_participants(conn, "ingest.mail_messages", "true", batch=sql.SQL("m.import_batch_id"))
     return linked
 
 
@@ -154,6 +161,49 @@ def create_activities(
         on conflict (external_system, external_id) do nothing
         """
     ).format(table=sql.SQL(table), where=sql.SQL(where), batch=batch, external_id=EXTERNAL_ID)
+    return rowcount(conn, query, {"source": SOURCE})
+
+
+def link_participants(
+    conn: psycopg.Connection, table: str, where: str, *, batch: sql.Composable
+) -> int:
+    """Relate each message's activity to every known contact or lead among its counterparts.
+
+    An address that is a contact's relates that contact (a lead with the same address is then
+    left out, as the linking prefers contacts); otherwise a lead's relates the lead. The activity's
+    primary contact or lead is not repeated. Rows of ``table`` matching ``where`` that have an
+    activity are read; the unique keys on activity_relations make a second run a no-op. Returns
+    how many relations were added.
+    """
+    query = sql.SQL(
+        """
+        with participants as (
+            select distinct m.activity_id, c.address, {batch} as batch
+            from {table} m
+            cross join lateral unnest(m.counterpart_addresses) as c (address)
+            where {where} and m.activity_id is not null
+        ),
+        people as (
+            select p.activity_id, ct.contact_id, null::uuid as lead_id, p.batch
+            from participants p
+            join public.contacts ct on lower(ct.email) = p.address
+            union
+            select p.activity_id, null, l.lead_id, p.batch
+            from participants p
+            join public.leads l on lower(l.email) = p.address
+            where not exists (select from public.contacts ct where lower(ct.email) = p.address)
+        )
+        insert into public.activity_relations
+            (activity_id, contact_id, lead_id, source, import_batch_id)
+        select people.activity_id, people.contact_id, people.lead_id, %(source)s, people.batch
+        from people
+        join public.activities a on a.activity_id = people.activity_id
+        where (people.contact_id is null or people.contact_id is distinct from a.contact_id)
+          and (people.lead_id is null or people.lead_id is distinct from a.lead_id)
+        order by people.activity_id
+        on conflict do nothing
+        """
+    ).format(table=sql.SQL(table), where=sql.SQL(where), batch=batch)
     return rowcount(conn, query, {"source": SOURCE})
 
 

@@ -38,6 +38,7 @@ from ingest.mail.link import (
     SOURCE,
     create_activities,
     link_messages,
+    link_participants,
     rowcount,
 )
 from ingest.mail.message import MessageRejected, ParsedMessage, parse_message
@@ -238,6 +239,7 @@ def describe(counts: BatchCounts) -> str:
         ("message_id_conflicts", "sharing a Message-ID with a different message (flagged)"),
         ("before_since", "before --since"),
         ("leads_created", "lead(s) created"),
+        ("related", "further participant(s) related to their activity"),
         ("flagged", "with decoding problems (flagged in details)"),
         (
             "subjects_shortened",
@@ -610,6 +612,7 @@ def _merge_stage(conn: psycopg.Connection, batch_id: int, options: _Options) -> 
             """
         ).format(stage=sql.SQL(STAGE), external_id=EXTERNAL_ID)
     )
+    related = link_participants(conn, STAGE, "m.link_state = 'linked'", batch=sql.Literal(batch_id))
     conn.execute(
         f"""
         insert into ingest.mail_messages (
@@ -646,6 +649,7 @@ def _merge_stage(conn: psycopg.Connection, batch_id: int, options: _Options) -> 
         "already_stored": already_stored,
         "message_id_conflicts": conflicts,
         "leads_created": leads_created,
+        "related": related,
     }
 
 

@@ -32,6 +32,7 @@ ANALYTICS_MODELS = {
     "dim_contacts",
     "dim_date",
     "fct_activities",
+    "fct_activity_relations",
     "fct_leads",
     "fct_opportunities",
     "fct_revenue_monthly",

@@ -13,11 +13,12 @@ accounts as (
 
 activities as (
 
+    -- One row per activity x account it touches: a message to two clients counts for both.
     select
         account_id,
         occurred_at,
         occurred_date
-    from {{ ref('fct_activities') }}
+    from {{ ref('int_activity_accounts') }}
 
 ),
 

@@ -74,6 +74,7 @@ def test_gmail_takeout_counts_links_and_directions(seeded: psycopg.Connection) -
         "already_stored": 0,
         "message_id_conflicts": 0,
         "leads_created": 0,
+        "related": 0,
         "before_since": 0,
         "flagged": 0,
     }
