@@ -113,10 +113,12 @@ def test_partitions_read_analytics_through_the_two_parameters(model: Mapping[str
 
 def test_relationships_are_those_of_the_guide(model: Mapping[str, Any]) -> None:
     relationships = model["model"]["relationships"]
-    assert len(relationships) == len(RELATIONSHIPS) == 11
+    assert len(relationships) == len(RELATIONSHIPS) == 14
     inactive = [rel for rel in relationships if rel.get("isActive") is False]
     assert [(rel["fromTable"], rel["fromColumn"]) for rel in inactive] == [
-        ("fct_opportunities", "created_date")
+        ("fct_opportunities", "created_date"),
+        ("fct_activity_relations", "account_id"),
+        ("fct_activity_relations", "contact_id"),
     ]
     tables = _columns(model)
     for rel in relationships:
