@@ -6,7 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from ingest.profiles import Overrides
 
 
 @dataclass
@@ -26,6 +29,8 @@ class ImportOptions:
     report_dir: Path | None = None  # default: beside each file
     rows_per_chunk: int = 20_000
     years: tuple[int, int] = (1900, 2100)  # a date outside these years is rejected as a typo
+    profile_dir: Path | None = None  # the user's own profiles ($CRM_HOME/profiles)
+    overrides: Overrides | None = None  # --map / --value
 
 
 @dataclass(frozen=True)

@@ -148,13 +148,26 @@ def _import(
                 "Use --force to import it again."
             )
             return
-    from ingest.profiles import choose_mapping
+    from ingest.profiles import MappingNeeded, choose_mapping
 
     table = open_table(path, sheet=options.sheet, encoding=options.encoding)
     result.encoding = table.encoding
-    mapping = choose_mapping(
-        table.headers, file_name=name, profile=options.profile, entity=options.entity
-    )
+    try:
+        mapping = choose_mapping(
+            table.headers,
+            file_name=name,
+            profile=options.profile,
+            entity=options.entity,
+            user_dir=options.profile_dir,
+            overrides=options.overrides,
+        )
+    except MappingNeeded as exc:
+        from ingest.mapping import explain_mapping_needed
+
+        raise CrmError(
+            explain_mapping_needed(str(exc), table, entity=exc.entity),
+            exit_code=exc.exit_code,
+        ) from exc
     result.profile = mapping.variant.label
     result.entity = mapping.entity
     with conn.transaction():

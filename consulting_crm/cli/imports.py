@@ -16,7 +16,7 @@ import typer
 from consulting_crm import database as db
 from consulting_crm.cli.output import console, err_console
 from consulting_crm.importing import import_with_progress, print_summary, print_tracebacks
-from consulting_crm.settings import load_settings
+from consulting_crm.settings import load_settings, profiles_dir
 from ingest.dispatch import expand_paths, summary_exit_code
 from ingest.entities import DATE_ORDERS, ENTITIES
 from ingest.errors import CrmError, ExitCode
@@ -52,9 +52,36 @@ def import_command(
         str,
         typer.Option(
             help="Mapping profile: auto, generic, salesforce, hubspot, google_contacts, "
-            "linkedin or outlook."
+            "linkedin, outlook, or one of yours (`crm profile list`)."
         ),
     ] = "auto",
+    map_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--map",
+            metavar='"HEADER=FIELD"',
+            help='Read column HEADER into FIELD, e.g. --map "Kunde=account_name" (repeat for '
+            "several; wins over the profile).",
+        ),
+    ] = None,
+    value: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--value",
+            metavar='"FIELD:THEIRS=OURS"',
+            help='Read a value as one of ours, e.g. --value "stage:Closed Won=won" (repeat for '
+            "several).",
+        ),
+    ] = None,
+    save_profile: Annotated[
+        str | None,
+        typer.Option(
+            "--save-profile",
+            metavar="NAME",
+            help="Save the mapping used (profile, --entity, --map, --value, --date-format) as "
+            "your profile NAME, found by itself next time (one spreadsheet only).",
+        ),
+    ] = None,
     date_format: Annotated[
         str | None,
         typer.Option(
@@ -164,6 +191,9 @@ def import_command(
         except ValueError as exc:
             raise typer.BadParameter("write it as YYYY-MM-DD", param_hint="--since") from exc
     settings = load_settings()
+    from ingest.mapping import parse_overrides
+
+    overrides = parse_overrides(map_ or [], value or [])
     spreadsheet = ImportOptions(
         entity=entity,
         profile=profile,
@@ -177,6 +207,8 @@ def import_command(
         strict=strict,
         force=force,
         report_dir=report_dir,
+        profile_dir=profiles_dir(),
+        overrides=overrides or None,
     )
     mail_options = MailOptions(
         owner_emails=tuple(owner_email or settings.owner_emails),
@@ -185,6 +217,10 @@ def import_command(
         store_bodies=settings.store_bodies and not no_bodies,
     )
     files = expand_paths(list(paths))
+    if save_profile is not None:
+        from consulting_crm.cli.profiles import save_profile_before_import
+
+        spreadsheet = save_profile_before_import(files, spreadsheet, save_profile)
     target = db.resolve_target()
     with db.connect(target, autocommit=True) as conn:
         if db.schema_version(conn) is None:
