@@ -111,6 +111,14 @@ HEADER_SYNONYMS: dict[str, tuple[str, ...]] = {
     "occurred_at": _words("date|datum|when|occurred|zeitpunkt"),
 }
 
+# Where a field means something else in one entity: an account's name is a company's name.
+ENTITY_HEADER_SYNONYMS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("accounts", "name"): _words(
+        "name|account|account name|company|company name|client|customer|organisation|"
+        "organization|kunde|kundenname|firma|firmenname|unternehmen|mandant"
+    ),
+}
+
 # Words a column with a fixed set of values uses for each of our values (English and German).
 VALUE_SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
     "project_stage": {
@@ -387,9 +395,9 @@ def _propose_for(entity: str, headers: list[str], columns: list[list[str]]) -> P
     fields = {name: spec for name, spec in ENTITY_FIELDS[entity].items() if spec.kind != "id"}
     scored: list[tuple[float, int, str, str]] = []  # confidence, column, field, reason
     for index, header in enumerate(headers):
-        by_header = _header_scores(header, fields)
+        by_header = _header_scores(header, fields, entity)
         by_contents = _content_scores(columns[index], fields, entity)
-        for target in {*by_header, *by_contents}:
+        for target in [name for name in fields if name in by_header or name in by_contents]:
             from_header, from_contents = by_header.get(target, 0.0), by_contents.get(target, 0.0)
             if from_header and from_contents:
                 confidence, reason = min(0.99, max(from_header, from_contents) + 0.1), "both"
@@ -404,7 +412,11 @@ def _propose_for(entity: str, headers: list[str], columns: list[list[str]]) -> P
     # Greedy: the surest pairs first; one field per column and one column per field.
     chosen: dict[int, tuple[str, float, str]] = {}
     taken: set[str] = set()
-    for confidence, index, target, reason in sorted(scored, key=lambda s: (-s[0], s[1])):
+    # On a tie a column identifying the record wins (an account's domain over its website).
+    order = {name: position for position, name in enumerate(fields)}
+    identity = IDENTITY[entity]
+    scored.sort(key=lambda s: (-s[0], s[2] not in identity, s[1], order[s[2]]))
+    for confidence, index, target, reason in scored:
         if index in chosen or target in taken:
             continue
         chosen[index] = (target, confidence, reason)
@@ -424,13 +436,14 @@ def _propose_for(entity: str, headers: list[str], columns: list[list[str]]) -> P
     return proposal
 
 
-def _header_scores(header: str, fields: dict[str, Field]) -> dict[str, float]:
+def _header_scores(header: str, fields: dict[str, Field], entity: str) -> dict[str, float]:
     key = normalise_header(header)
     scores: dict[str, float] = {}
     if not key:
         return scores
     for target in fields:
-        words = (target, *HEADER_SYNONYMS.get(target, ()))
+        synonyms = ENTITY_HEADER_SYNONYMS.get((entity, target)) or HEADER_SYNONYMS.get(target, ())
+        words = (target, *synonyms)
         best = 0.0
         for word in words:
             synonym = normalise_header(word)

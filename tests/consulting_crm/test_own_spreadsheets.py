@@ -1,0 +1,204 @@
+"""Home-made spreadsheets: proposal and flags when unmapped, --map/--value, --save-profile,
+the saved profile recognised next time, and `crm profile`."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from consulting_crm.cli import main
+from ingest.errors import ExitCode
+from tests.factories.home_made import (
+    GERMAN_LATER_ROWS,
+    clients_csv,
+    english_pipeline_xlsx,
+    german_pipeline_csv,
+)
+
+GERMAN_FLAGS = [
+    "--entity", "projects",
+    "--map", "Kunde=account_name",
+    "--map", "Projekt=name",
+    "--map", "Auftragswert=amount",
+    "--map", "Währung=currency_code",
+    "--map", "Phase=stage",
+    "--map", "Abschluss=close_date",
+    "--map", "Notiz=description",
+    "--value", "stage:Angebot=proposal",
+    "--value", "stage:Gewonnen=won",
+    "--value", "stage:Verloren=lost",
+]  # fmt: skip
+
+
+@pytest.fixture
+def home(make_database: Callable[..., str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
+    """A database of its own and a CRM_HOME of its own (where profiles are saved)."""
+    url = make_database()
+    for name in ("PGHOST", "PGPORT", "PGUSER", "PGDATABASE", "PGSERVICE", "PGHOSTADDR"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("CRM_HOME", str(tmp_path / "crm-home"))
+    monkeypatch.setenv("CRM_CONFIG", str(tmp_path / "config.toml"))
+    monkeypatch.setenv("COLUMNS", "200")
+    return url
+
+
+def _import_clients(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The clients list first, mapped from the proposal's flags (the accounts must exist)."""
+    clients = clients_csv(tmp_path / "Kundenliste.csv")
+    args = ["import", str(clients), "--report-dir", str(tmp_path)]
+    assert main(args) == ExitCode.FILE_FAILED
+    out = " ".join(capsys.readouterr().out.split())
+    assert '--entity accounts --map "Firma=name" --map "Webseite=domain"' in out
+    assert '"Webseite" → domain (99% from the header and contents;' in out
+    flags = ["--map", "Firma=name", "--map", "Webseite=domain", "--map", "Branche=industry"]
+    assert main([*args, *flags, "--map", "Ort=city"]) == ExitCode.OK
+    capsys.readouterr()
+
+
+def _projects(url: str) -> list[tuple[object, ...]]:
+    with psycopg.connect(url) as conn:
+        return conn.execute(
+            "select a.name, p.name, p.amount::text, p.currency_code, p.stage::text, "
+            "p.close_date::text, p.source from projects p join accounts a using (account_id) "
+            "order by a.name"
+        ).fetchall()
+
+
+def test_german_sheet_proposal_then_flags_then_saved_profile_next_time(
+    home: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _import_clients(tmp_path, capsys)
+    first = german_pipeline_csv(tmp_path / "Kunden 2025.csv")
+    reports = ["--report-dir", str(tmp_path)]
+
+    # Without a terminal: the file fails (like any file that loads nothing), printing the
+    # proposal with samples and confidence, and the exact flags.
+    assert main(["import", str(first), *reports]) == ExitCode.FILE_FAILED
+    out = capsys.readouterr().out
+    assert '"Kunde" → account_name  (95% from the header; e.g. Alder Foods GmbH, Birch AG' in out
+    assert '"Auftragswert" → amount' in out and '"Phase" → stage' in out
+    assert '"Gewonnen" ×2 → won' in out and '"Angebot" ×1 → proposal' in out
+    flags = (
+        '--entity projects --map "Kunde=account_name" --map "Projekt=name" '
+        '--map "Auftragswert=amount" --map "Währung=currency_code" --map "Phase=stage" '
+        '--map "Abschluss=close_date" --map "Notiz=description" '
+        '--value "stage:Gewonnen=won" --value "stage:Angebot=proposal" '
+        '--value "stage:Verloren=lost"'
+    )
+    assert flags in " ".join(out.split())
+    assert _projects(home) == []
+
+    # The flags it printed import the file, and --save-profile remembers them.
+    args = ["import", str(first), *GERMAN_FLAGS, "--save-profile", "kunden", *reports]
+    assert main(args) == ExitCode.OK
+    out = capsys.readouterr().out
+    saved = tmp_path / "crm-home" / "profiles" / "kunden.toml"
+    assert f"saved profile kunden (projects, 7 columns) to {saved}" in out
+    assert _projects(home) == [
+        ("Alder Foods GmbH", "Preisstudie", "12500.00", "EUR", "proposal", "2025-03-15", "kunden"),
+        ("Birch AG", "Vorstandsvorlage", "8000.00", "EUR", "won", "2025-04-01", "kunden"),
+        ("Cedar KG", "Prozessaudit", "3250.50", "EUR", "won", "2025-05-02", "kunden"),
+        ("Delta SE", "Strategie", "5000.00", "EUR", "lost", "2025-06-03", "kunden"),
+    ]
+
+    # The next export of the same sheet, with no option at all: recognised by its headers.
+    later = german_pipeline_csv(tmp_path / "Kunden 2025 (2).csv", GERMAN_LATER_ROWS)
+    assert main(["import", str(later), *reports]) == ExitCode.OK
+    assert "kunden:projects" in capsys.readouterr().out
+    rows = _projects(home)
+    assert ("Alder Foods GmbH", "Preisstudie", "12500.00", "EUR", "won", "2025-03-20", "kunden") in rows
+    assert ("Elm GmbH", "Marktanalyse", "9900.00", "EUR", "proposal", "2025-06-30", "kunden") in rows
+    assert len(rows) == 5
+
+    # `crm profile` lists, shows and checks it.
+    assert main(["profile", "list"]) == 0
+    listing = capsys.readouterr().out
+    assert listing.index("kunden") < listing.index("salesforce")
+    assert main(["profile", "show", "kunden"]) == 0
+    shown = capsys.readouterr().out
+    assert 'detect = [["Kunde", "Projekt", "Auftragswert", "Währung", "Phase"' in shown
+    assert '"Gewonnen" = "won"' in shown
+
+
+def test_english_workbook_with_flags_and_value_map(
+    home: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _import_clients(tmp_path, capsys)
+    book = english_pipeline_xlsx(tmp_path / "pipeline.xlsx")
+    assert main(["import", str(book), "--report-dir", str(tmp_path)]) == ExitCode.FILE_FAILED
+    out = " ".join(capsys.readouterr().out.split())
+    assert '--map "Client=account_name" --map "Project=name" --map "Value €=amount"' in out
+    assert '--map "Contact=primary_contact_email"' in out
+    assert '--value "stage:Closed Won=won"' in out and '--value "stage:Closed Lost=lost"' in out
+    args = [
+        "import", str(book), "--report-dir", str(tmp_path),
+        "--map", "Client=account_name", "--map", "Project=name", "--map", "Value €=amount",
+        "--map", "Expected close=close_date",
+        "--value", "stage:Closed Won=won", "--value", "stage:Closed Lost=lost",
+    ]  # fmt: skip
+    assert main(args) == ExitCode.OK
+    assert [(row[0], row[2], row[4], row[5]) for row in _projects(home)] == [
+        ("Fir Partners", "12000.00", "won", "2025-02-14"),
+        ("Gum Tree Ltd", "4500.50", "proposal", "2025-05-01"),
+        ("Hazel & Co", "30000.00", "lost", "2025-01-20"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--map", "Kunde"], '--map "Kunde": write it as "Header=field"'),
+        (["--value", "stage:Angebot"], 'write it as "field:Their word=our value"'),
+        (["--value", "stage:Angebot=offer"], "'offer' is not a value of stage; use one of:"),
+        (["--value", "name:X=Y"], "name has no fixed set of values"),
+        (["--map", "Kundin=account_name"], 'the file has no column "Kundin"'),
+        (["--map", "Kunde=colour"], "'colour' is not a column the import can fill"),
+        (["--map", "Kunde=amount", "--entity", "accounts"], "no accounts has all the columns"),
+    ],
+)
+def test_bad_flags_say_what_to_write(
+    home: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    flags: list[str],
+    message: str,
+) -> None:
+    sheet = german_pipeline_csv(tmp_path / "kunden.csv")
+    code = main(["import", str(sheet), "--report-dir", str(tmp_path), *flags])
+    captured = capsys.readouterr()
+    assert code in (ExitCode.USAGE, ExitCode.FILE_FAILED)
+    assert message in " ".join((captured.out + captured.err).split())
+
+
+def test_profile_new_and_edit_check_the_file(
+    home: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sheet = german_pipeline_csv(tmp_path / "kunden.csv")
+    args = ["profile", "new", "kunden", "--from", str(sheet), *GERMAN_FLAGS]
+    assert main(args) == 0
+    path = tmp_path / "crm-home" / "profiles" / "kunden.toml"
+    assert "stage = [\"Phase\"]" in path.read_text(encoding="utf-8")
+    assert main(["profile", "new", "generic", "--from", str(sheet), *GERMAN_FLAGS]) == 3
+    assert "'generic' is the name of a built-in profile" in capsys.readouterr().err
+
+    # An editor that writes a stage nobody knows: the check names the file and the fix.
+    editor = tmp_path / "editor.py"
+    editor.write_text(
+        "import sys, pathlib\n"
+        "p = pathlib.Path(sys.argv[1])\n"
+        "p.write_text(p.read_text(encoding='utf-8').replace('= \"won\"', '= \"gewonnen\"'),"
+        " encoding='utf-8')\n"
+    )
+    monkeypatch.setenv("VISUAL", f"{sys.executable} {editor}")
+    assert main(["profile", "edit", "kunden"]) == 3
+    err = " ".join(capsys.readouterr().err.split())
+    assert f"{path}, variant 'projects': values.stage: 'Gewonnen' maps to 'gewonnen'" in err
+    assert "The file is kept as you left it" in err
+    # A broken profile stops every import with the same message, rather than being ignored.
+    assert main(["import", str(sheet), "--report-dir", str(tmp_path)]) == ExitCode.FILE_FAILED
+    assert "maps to 'gewonnen', which is not one of" in " ".join(capsys.readouterr().out.split())
