@@ -111,8 +111,24 @@ def test_german_sheet_proposal_then_flags_then_saved_profile_next_time(
     assert main(["import", str(later), *reports]) == ExitCode.OK
     assert "kunden:projects" in capsys.readouterr().out
     rows = _projects(home)
-    assert ("Alder Foods GmbH", "Preisstudie", "12500.00", "EUR", "won", "2025-03-20", "kunden") in rows
-    assert ("Elm GmbH", "Marktanalyse", "9900.00", "EUR", "proposal", "2025-06-30", "kunden") in rows
+    assert (
+        "Alder Foods GmbH",
+        "Preisstudie",
+        "12500.00",
+        "EUR",
+        "won",
+        "2025-03-20",
+        "kunden",
+    ) in rows
+    assert (
+        "Elm GmbH",
+        "Marktanalyse",
+        "9900.00",
+        "EUR",
+        "proposal",
+        "2025-06-30",
+        "kunden",
+    ) in rows
     assert len(rows) == 5
 
     # `crm profile` lists, shows and checks it.
@@ -182,7 +198,7 @@ def test_profile_new_and_edit_check_the_file(
     args = ["profile", "new", "kunden", "--from", str(sheet), *GERMAN_FLAGS]
     assert main(args) == 0
     path = tmp_path / "crm-home" / "profiles" / "kunden.toml"
-    assert "stage = [\"Phase\"]" in path.read_text(encoding="utf-8")
+    assert 'stage = ["Phase"]' in path.read_text(encoding="utf-8")
     assert main(["profile", "new", "generic", "--from", str(sheet), *GERMAN_FLAGS]) == 3
     assert "'generic' is the name of a built-in profile" in capsys.readouterr().err
 

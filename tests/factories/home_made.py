@@ -14,7 +14,15 @@ from tests.factories.spreadsheets import Cell, write_xlsx
 
 GERMAN_HEADERS = ["Kunde", "Projekt", "Auftragswert", "Währung", "Phase", "Abschluss", "Notiz"]
 GERMAN_ROWS = [
-    ["Alder Foods GmbH", "Preisstudie", "12.500,00", "EUR", "Angebot", "15.03.2025", "Erstgespräch"],
+    [
+        "Alder Foods GmbH",
+        "Preisstudie",
+        "12.500,00",
+        "EUR",
+        "Angebot",
+        "15.03.2025",
+        "Erstgespräch",
+    ],
     ["Birch AG", "Vorstandsvorlage", "8.000", "EUR", "Gewonnen", "01.04.2025", ""],
     ["Cedar KG", "Prozessaudit", "3.250,50", "EUR", "Gewonnen", "02.05.2025", "Folgeauftrag?"],
     ["Delta SE", "Strategie", "5.000", "EUR", "Verloren", "03.06.2025", ""],
@@ -27,9 +35,9 @@ GERMAN_LATER_ROWS = [
 # The clients list beside the pipeline (projects need their account to exist).
 CLIENT_HEADERS = ["Firma", "Webseite", "Branche", "Ort"]
 CLIENT_ROWS = [
-    ["Alder Foods GmbH", "www.alder.example", "Lebensmittel", "Köln"],
-    ["Birch AG", "https://birch.example/", "Finanzen", "Bonn"],
-    ["Cedar KG", "cedar.example", "Handel", "Essen"],
+    ["Alder Foods GmbH", "www.alder-foods.example", "Lebensmittel", "Köln"],
+    ["Birch AG", "https://birch-ag.example/", "Finanzen", "Bonn"],
+    ["Cedar KG", "cedar-kg.example", "Handel", "Essen"],
     ["Delta SE", "delta.example", "Energie", "Berlin"],
     ["Elm GmbH", "elm.example", "Pharma", "Mainz"],
     ["Fir Partners", "fir.example", "Consulting", "London"],
@@ -62,4 +70,6 @@ def clients_csv(path: Path) -> Path:
 
 def english_pipeline_xlsx(path: Path, rows: list[list[Cell]] | None = None) -> Path:
     """A workbook with "Client", "Project", "Value €", "Stage" ("Closed Won") and a contact."""
-    return write_xlsx(path, {"Pipeline": [ENGLISH_HEADERS, *(ENGLISH_ROWS if rows is None else rows)]})
+    return write_xlsx(
+        path, {"Pipeline": [ENGLISH_HEADERS, *(ENGLISH_ROWS if rows is None else rows)]}
+    )
