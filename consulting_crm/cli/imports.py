@@ -221,6 +221,11 @@ def import_command(
         from consulting_crm.cli.profiles import save_profile_before_import
 
         spreadsheet = save_profile_before_import(files, spreadsheet, save_profile)
+    elif spreadsheet.overrides is None and not dry_run:
+        from consulting_crm.cli.mapping_prompt import ask_mapping_if_needed, on_a_terminal
+
+        if on_a_terminal():
+            spreadsheet = ask_mapping_if_needed(files, spreadsheet, console)
     target = db.resolve_target()
     with db.connect(target, autocommit=True) as conn:
         if db.schema_version(conn) is None:

@@ -218,3 +218,71 @@ def test_profile_new_and_edit_check_the_file(
     # A broken profile stops every import with the same message, rather than being ignored.
     assert main(["import", str(sheet), "--report-dir", str(tmp_path)]) == ExitCode.FILE_FAILED
     assert "maps to 'gewonnen', which is not one of" in " ".join(capsys.readouterr().out.split())
+
+
+def test_on_a_terminal_it_asks_column_by_column_then_saves(
+    home: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A real pseudo-terminal: accept, change, skip, the stage values, then a profile name."""
+    import os
+
+    import pexpect
+
+    _import_clients(tmp_path, capsys)
+    sheet = german_pipeline_csv(tmp_path / "Kunden 2025.csv")
+    env = {**os.environ, "COLUMNS": "200", "TERM": "dumb"}
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "consulting_crm.cli", "import", str(sheet), "--report-dir", str(tmp_path)],
+        env=env,
+        encoding="utf-8",
+        timeout=60,
+        dimensions=(50, 200),
+    )
+    child.expect_exact('"Kunde" → account_name  (95% from the header;')
+    child.expect_exact("Load the rows as [projects]")
+    child.sendline("")
+    child.expect_exact('"Kunde" (e.g. Alder Foods GmbH, Birch AG, Cedar KG) → account_name (95%)')
+    child.sendline("a")
+    child.expect_exact('"Projekt" (e.g. Preisstudie, Vorstandsvorlage, Prozessaudit) → name')
+    child.sendline("c")  # change: to a field that is not one, then to the right one
+    child.expect_exact('Field for "Projekt"')
+    child.sendline("projekt")
+    child.expect_exact("Please answer one of:")
+    child.sendline("name")
+    for header in ("Auftragswert", "Währung", "Phase"):
+        child.expect_exact(f'"{header}" (e.g.')
+        child.sendline("")
+    child.expect_exact('"Gewonnen" ×2 → [won]')
+    child.sendline("")
+    child.expect_exact('"Angebot" ×1 → [proposal]')
+    child.sendline("negotiation")  # this user's "Angebot" stage is later than ours
+    child.expect_exact('"Verloren" ×1 → [lost]')
+    child.sendline("")
+    child.expect_exact('"Abschluss" (e.g.')
+    child.sendline("a")
+    child.expect_exact('"Notiz" (e.g.')
+    child.sendline("s")
+    child.expect_exact("Save this mapping as a profile for next time?")
+    child.sendline("Kunden")  # not a usable name: asked again
+    child.expect_exact("'Kunden' is not a usable profile name")
+    child.sendline("kunden")
+    child.expect_exact("saved profile kunden (projects, 6 columns)")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == ExitCode.OK, child.before
+    rows = _projects(home)
+    assert [(row[1], row[4], row[6]) for row in rows] == [
+        ("Preisstudie", "negotiation", "kunden"),
+        ("Vorstandsvorlage", "won", "kunden"),
+        ("Prozessaudit", "won", "kunden"),
+        ("Strategie", "lost", "kunden"),
+    ]
+    with psycopg.connect(home) as conn:
+        assert conn.execute(
+            "select count(*) from projects where description is not null"
+        ).fetchone() == (0,)
+    # The next export: no question, no option.
+    later = german_pipeline_csv(tmp_path / "Kunden 2025 (2).csv", GERMAN_LATER_ROWS)
+    assert main(["import", str(later), "--report-dir", str(tmp_path)]) == ExitCode.OK
+    assert len(_projects(home)) == 5
