@@ -23,18 +23,6 @@ from ingest.errors import CrmError, ExitCode
 from ingest.options import ImportOptions, MailOptions
 
 
-def write_template(entity: str, out: Path | None) -> Path:
-    """Write the empty generic template for an entity (UTF-8 with BOM, so Excel reads it)."""
-    from ingest.profiles import template_headers
-
-    headers = template_headers(entity)
-    target = out or Path(f"{entity}-template.csv")
-    if target.is_dir():
-        target = target / f"{entity}-template.csv"
-    target.write_text(",".join(headers) + "\r\n", encoding="utf-8-sig")
-    return target
-
-
 def import_command(
     paths: Annotated[
         list[Path] | None,
@@ -145,11 +133,21 @@ def import_command(
     ] = False,
     template: Annotated[
         str | None,
-        typer.Option(help="Write the empty import template for ENTITY and exit.", metavar="ENTITY"),
+        typer.Option(help="Write the import template for ENTITY and exit.", metavar="ENTITY"),
     ] = None,
     out: Annotated[
-        Path | None, typer.Option(help="Where --template writes (default: ENTITY-template.csv).")
+        Path | None,
+        typer.Option(help="Where --template writes (default: ENTITY-template.csv or .xlsx)."),
     ] = None,
+    template_format: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            metavar="csv|xlsx",
+            help="--template as a CSV header row, or a workbook with an example row, drop-down "
+            "lists and a sheet explaining each column.",
+        ),
+    ] = "csv",
 ) -> None:
     """Import spreadsheet exports (CSV/XLSX: generic template, Salesforce, HubSpot, Google
     Contacts, LinkedIn, Outlook) and mail exports (mbox, .eml): each file atomically, audited,
@@ -162,7 +160,9 @@ def import_command(
     rolled back; the run stops).
     """
     if template is not None:
-        console.print(f"wrote {write_template(template, out)}")
+        from ingest.templates import write_template
+
+        console.print(f"wrote {write_template(template, out, template_format)}")
         return
     if not paths:
         raise typer.BadParameter("give at least one file or folder (or --template ENTITY)")

@@ -286,3 +286,54 @@ def test_on_a_terminal_it_asks_column_by_column_then_saves(
     later = german_pipeline_csv(tmp_path / "Kunden 2025 (2).csv", GERMAN_LATER_ROWS)
     assert main(["import", str(later), "--report-dir", str(tmp_path)]) == ExitCode.OK
     assert len(_projects(home)) == 5
+
+
+def test_xlsx_templates_teach_and_import_back(
+    home: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from openpyxl import load_workbook
+
+    from ingest.entities import ENTITIES, ENTITY_FIELDS, ENUMS
+
+    for entity in ENTITIES:
+        args = ["import", "--template", entity, "--format", "xlsx", "--out", str(tmp_path)]
+        assert main(args) == 0
+        book = load_workbook(tmp_path / f"{entity}-template.xlsx")
+        assert book.sheetnames == [entity, "Columns"]
+        sheet = book[entity]
+        headers = [cell.value for cell in sheet[1]]
+        lists = {
+            sheet.cell(1, next(iter(validation.sqref.ranges)).min_col).value: validation.formula1
+            for validation in sheet.data_validations.dataValidation
+        }
+        fields = ENTITY_FIELDS[entity]
+        assert lists == {
+            header: '"'
+            + ",".join(ENUMS[fields[header].enum] if fields[header].enum else ("yes", "no"))
+            + '"'
+            for header in headers
+            if fields[header].enum or fields[header].kind == "boolean"
+        }
+        guide = {row[0]: row[1:] for row in book["Columns"].iter_rows(values_only=True) if row[0]}
+        assert set(headers) <= set(guide)
+    book = load_workbook(tmp_path / "projects-template.xlsx")
+    assert book["Columns"]["B7"].value == "one of: qualification, proposal, negotiation, won, lost"
+    assert book["projects"]["F2"].value == "proposal"
+    capsys.readouterr()
+    # The example rows import as they are: an account, its contact, its project.
+    for entity in ("accounts", "contacts", "projects"):
+        path = tmp_path / f"{entity}-template.xlsx"
+        assert main(["import", str(path), "--report-dir", str(tmp_path)]) == ExitCode.OK, (
+            capsys.readouterr().out
+        )
+    assert _projects(home) == [
+        (
+            "Alder Foods GmbH",
+            "Pricing review",
+            "12500.00",
+            "EUR",
+            "proposal",
+            "2025-06-30",
+            "generic",
+        )
+    ]
