@@ -277,6 +277,11 @@ def describe(
     nul_note = table.nul_note()
     if nul_note:
         parts.append(nul_note)
+    if table.hidden_columns:
+        parts.append("left out hidden column(s): " + ", ".join(table.hidden_columns))
+    totals_note = table.totals_note()
+    if totals_note:
+        parts.append(totals_note)
     if mapping.unmapped:
         parts.append("not mapped: " + ", ".join(mapping.unmapped))
     if counts.blank:

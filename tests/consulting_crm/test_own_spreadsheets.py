@@ -17,6 +17,7 @@ from tests.factories.home_made import (
     clients_csv,
     english_pipeline_xlsx,
     german_pipeline_csv,
+    messy_pipeline_xlsx,
 )
 
 GERMAN_FLAGS = [
@@ -97,6 +98,7 @@ def test_german_sheet_proposal_then_flags_then_saved_profile_next_time(
     args = ["import", str(first), *GERMAN_FLAGS, "--save-profile", "kunden", *reports]
     assert main(args) == ExitCode.OK
     out = capsys.readouterr().out
+    assert 'left out row 6 ("Summe"), the totals row at the bottom' in " ".join(out.split())
     saved = tmp_path / "crm-home" / "profiles" / "kunden.toml"
     assert f"saved profile kunden (projects, 7 columns) to {saved}" in out
     assert _projects(home) == [
@@ -336,4 +338,27 @@ def test_xlsx_templates_teach_and_import_back(
             "2025-06-30",
             "generic",
         )
+    ]
+
+
+def test_title_rows_hidden_column_and_totals_row_of_a_home_made_workbook(
+    home: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _import_clients(tmp_path, capsys)
+    book = messy_pipeline_xlsx(tmp_path / "Pipeline.xlsx")
+    args = [
+        "import", str(book), "--report-dir", str(tmp_path),
+        "--map", "Client=account_name", "--map", "Project=name", "--map", "Value €=amount",
+        "--map", "Expected close=close_date",
+        "--value", "stage:Closed Won=won", "--value", "stage:Closed Lost=lost",
+    ]  # fmt: skip
+    assert main(args) == ExitCode.OK
+    out = " ".join(capsys.readouterr().out.split())
+    assert "sheet '2025'; skipped 3 line(s) before the header" in out
+    assert "left out hidden column(s): Margin helper" in out
+    assert 'left out row 8 ("Total"), the totals row at the bottom' in out
+    assert [(row[1], row[2], row[4]) for row in _projects(home)] == [
+        ("Pricing review", "12000.00", "won"),
+        ("Board pack", "4500.50", "proposal"),
+        ("Due diligence", "30000.00", "lost"),
     ]

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.factories.spreadsheets import Cell, write_xlsx
+from openpyxl import Workbook
+from openpyxl.styles import Font
+
+from tests.factories.spreadsheets import Cell, _patch_cached_values, write_xlsx
 
 GERMAN_HEADERS = ["Kunde", "Projekt", "Auftragswert", "Währung", "Phase", "Abschluss", "Notiz"]
 GERMAN_ROWS = [
@@ -54,9 +57,11 @@ ENGLISH_ROWS: list[list[Cell]] = [
 
 
 def german_pipeline_csv(path: Path, rows: list[list[str]] | None = None) -> Path:
-    """A semicolon CSV in cp1252 with German headers, amounts like 12.500,00, dates 15.03.2025."""
+    """A semicolon CSV in cp1252 with German headers, amounts like 12.500,00, dates 15.03.2025,
+    and the sheet's totals row at the bottom ("Summe")."""
     lines = [";".join(GERMAN_HEADERS)]
     lines += [";".join(row) for row in (GERMAN_ROWS if rows is None else rows)]
+    lines.append("Summe;;28.750,50;;;;")
     path.write_bytes(("\r\n".join(lines) + "\r\n").encode("cp1252"))
     return path
 
@@ -73,3 +78,30 @@ def english_pipeline_xlsx(path: Path, rows: list[list[Cell]] | None = None) -> P
     return write_xlsx(
         path, {"Pipeline": [ENGLISH_HEADERS, *(ENGLISH_ROWS if rows is None else rows)]}
     )
+
+
+MESSY_HEADERS = ["Client", "Project", "Value €", "Margin helper", "Stage", "Expected close"]
+
+
+def messy_pipeline_xlsx(path: Path) -> Path:
+    """The pipeline as a person lays it out: a merged title row and a "Stand" line above the
+    header, a blank row, a hidden helper column (with a header of its own), and a totals row
+    whose sum Excel calculated."""
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "2025"
+    sheet.append(["Pipeline 2025"])
+    sheet.merge_cells("A1:F1")
+    sheet["A1"].font = Font(bold=True, size=14)
+    sheet.append(["Stand: 01.06.2025", "owner: me"])
+    sheet.append([])
+    sheet.append(MESSY_HEADERS)
+    for row in ENGLISH_ROWS:
+        client, project, value, stage, close, _ = row
+        sheet.append([client, project, value, 0.3, stage, close])
+    sheet.append(["Total", None, "=SUM(C5:C7)", None, None, None])
+    sheet.column_dimensions["D"].hidden = True
+    book.save(path)
+    _patch_cached_values(path, {"C8": "46500.5"})
+    return path
