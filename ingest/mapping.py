@@ -159,7 +159,7 @@ _DATE = re.compile(r"^\d{1,4}[./-]\d{1,2}[./-]\d{1,4}([ T]\d{1,2}:\d{2}(:\d{2})?
 _AMOUNT = re.compile(
     r"^(?:[€$£]|[A-Z]{3})?\s*[-+]?\d{1,3}(?:[.,' ]?\d{3})*(?:[.,]\d{1,2})?\s*(?:[€$£]|[A-Z]{3})?$"
 )
-_CURRENCY_SIGN = re.compile(r"[€$£]|\b(EUR|USD|GBP|CHF)\b")
+_MONEY_MARK = re.compile(r"[€$£]|[A-Z]{3}|\d[.,']\d")
 CURRENCIES = frozenset({"eur", "usd", "gbp", "chf", "€", "$", "£", "euro", "dollar", "sek", "nok"})
 
 
@@ -481,10 +481,13 @@ def _content_scores(values: list[str], fields: dict[str, Field], entity: str) ->
     dates = _share(values, _DATE)
     for target in ("close_date", "created_at", "occurred_at"):
         offer(target, dates)
-    amounts = _share(values, _AMOUNT)
-    money = amounts if any(_CURRENCY_SIGN.search(value) for value in values) else amounts * 0.9
+    # An amount from its contents alone needs a currency or a decimal or thousands mark:
+    # a column of plain small numbers (sizes, counts) is not money.
+    money = sum(1 for value in values if _AMOUNT.match(value) and _MONEY_MARK.search(value)) / len(
+        values
+    )
     for target in ("amount", "estimated_amount", "annual_revenue"):
-        offer(target, money if amounts >= 0.8 and dates < 0.5 else 0.0)
+        offer(target, money if dates < 0.5 else 0.0)
     offer("currency_code", sum(1 for v in values if v.casefold() in CURRENCIES) / len(values))
     for target, enum in (("stage", "project_stage"), ("status", "lead_status")):
         if target in fields:
@@ -567,10 +570,10 @@ def explain_mapping_needed(message: str, table: SheetTable, *, entity: str | Non
         )
         lines.append("  " + " ".join(flags))
     else:
-        needed = " or ".join(IDENTITY[proposal.entity])
+        needed = ", ".join(IDENTITY[proposal.entity])
         lines.append(
-            f"No column looks like {needed}; say which one holds it with "
-            f'--map "Header={IDENTITY[proposal.entity][0]}".'
+            f"No column looks like one of {needed}, of which {proposal.entity} needs one; say "
+            f'which column holds it, e.g. --map "Header={IDENTITY[proposal.entity][0]}".'
         )
     return "\n".join(lines)
 
