@@ -29,12 +29,11 @@ from pathlib import Path
 
 from ingest.entities import ENTITIES, ENTITY_FIELDS, ENUMS, IDENTITY, Field
 from ingest.errors import CrmError, ExitCode
-from ingest.options import ImportOptions
+from ingest.options import ImportOptions, Overrides
 from ingest.profiles import (
     PROFILE_SUFFIX,
     Mapping,
     MappingNeeded,
-    Overrides,
     check_profile_name,
     choose_mapping,
     parse_profile,

@@ -6,10 +6,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from ingest.profiles import Overrides
+
+@dataclass(frozen=True)
+class Overrides:
+    """Mapping given on the command line: ``--map "Header=field"`` and ``--value
+    "field:Their word=our value"``; they win over any profile's aliases and value maps
+    (:func:`ingest.profiles.choose_mapping` applies them)."""
+
+    columns: dict[str, str] = field(default_factory=dict)  # field → header
+    values: dict[str, dict[str, str]] = field(default_factory=dict)  # field → theirs → ours
+
+    def __bool__(self) -> bool:
+        return bool(self.columns or self.values)
 
 
 @dataclass

@@ -33,7 +33,8 @@ def ask_mapping_if_needed(
     """When the one spreadsheet of the run matches no profile, ask how to map it; the options
     returned import it that way (with the profile saved, when the user chose to)."""
     from ingest.mapping import describe_proposal, propose, sample_columns
-    from ingest.profiles import MappingNeeded, Overrides, choose_mapping
+    from ingest.options import Overrides
+    from ingest.profiles import MappingNeeded, choose_mapping
     from ingest.readers import open_table
     from ingest.results import display_name
 

@@ -37,6 +37,7 @@ from ingest.entities import (
     PEOPLE_ENTITIES,
 )
 from ingest.errors import CrmError, ExitCode
+from ingest.options import Overrides
 from ingest.readers import normalise_header
 
 # Specific profiles first: on a tie the earlier one wins; generic is the fallback.
@@ -292,35 +293,26 @@ def _variant(
     )
 
 
-@dataclass(frozen=True)
-class Overrides:
-    """Mapping given on the command line: ``--map "Header=field"`` and ``--value
-    "field:Their word=our value"``; they win over any profile's aliases and value maps."""
+def fits(overrides: Overrides, variant: Variant) -> bool:
+    """Whether every field the overrides name is a column of the variant's entity."""
+    fields = ENTITY_FIELDS[variant.entity]
+    return all(target in fields for target in (*overrides.columns, *overrides.values))
 
-    columns: dict[str, str] = field(default_factory=dict)  # field → header
-    values: dict[str, dict[str, str]] = field(default_factory=dict)
 
-    def __bool__(self) -> bool:
-        return bool(self.columns or self.values)
-
-    def fits(self, variant: Variant) -> bool:
-        fields = ENTITY_FIELDS[variant.entity]
-        return all(target in fields for target in (*self.columns, *self.values))
-
-    def apply(self, variant: Variant) -> Variant:
-        """The variant with these columns first (and their headers taken from other columns)
-        and these value maps added."""
-        taken = {normalise_header(header) for header in self.columns.values()}
-        columns = {
-            target: tuple(alias for alias in aliases if normalise_header(alias) not in taken)
-            for target, aliases in variant.columns.items()
-        }
-        for target, header in self.columns.items():
-            columns[target] = (header,)
-        values = {target: dict(mapping) for target, mapping in variant.values.items()}
-        for target, mapping in self.values.items():
-            values.setdefault(target, {}).update(mapping)
-        return replace(variant, columns=columns, values=values)
+def apply_overrides(overrides: Overrides, variant: Variant) -> Variant:
+    """The variant with the overridden columns first (their headers taken from its other
+    columns) and the value maps added."""
+    taken = {normalise_header(header) for header in overrides.columns.values()}
+    columns = {
+        target: tuple(alias for alias in aliases if normalise_header(alias) not in taken)
+        for target, aliases in variant.columns.items()
+    }
+    for target, header in overrides.columns.items():
+        columns[target] = (header,)
+    values = {target: dict(mapping) for target, mapping in variant.values.items()}
+    for target, mapping in overrides.values.items():
+        values.setdefault(target, {}).update(mapping)
+    return replace(variant, columns=columns, values=values)
 
 
 def map_columns(variant: Variant, headers: list[str]) -> tuple[dict[str, int], list[str]]:
@@ -383,9 +375,9 @@ def choose_mapping(
             if profile == "auto" and variant.detect and not detected:
                 continue
             if overrides:
-                if not overrides.fits(variant):
+                if not fits(overrides, variant):
                     continue
-                variant = overrides.apply(variant)
+                variant = apply_overrides(overrides, variant)
             targets, unmapped = map_columns(variant, headers)
             score = (int(detected), len(targets), -rank)
             if best is None or score > best[0]:

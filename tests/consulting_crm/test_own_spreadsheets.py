@@ -303,19 +303,18 @@ def test_xlsx_templates_teach_and_import_back(
         book = load_workbook(tmp_path / f"{entity}-template.xlsx")
         assert book.sheetnames == [entity, "Columns"]
         sheet = book[entity]
-        headers = [cell.value for cell in sheet[1]]
+        headers = [str(cell.value) for cell in sheet[1]]
         lists = {
             sheet.cell(1, next(iter(validation.sqref.ranges)).min_col).value: validation.formula1
             for validation in sheet.data_validations.dataValidation
         }
         fields = ENTITY_FIELDS[entity]
-        assert lists == {
-            header: '"'
-            + ",".join(ENUMS[fields[header].enum] if fields[header].enum else ("yes", "no"))
-            + '"'
-            for header in headers
-            if fields[header].enum or fields[header].kind == "boolean"
+        choices = {
+            header: ENUMS[spec.enum] if spec.enum else ("yes", "no")
+            for header, spec in ((header, fields[header]) for header in headers)
+            if spec.enum or spec.kind == "boolean"
         }
+        assert lists == {header: '"' + ",".join(labels) + '"' for header, labels in choices.items()}
         guide = {row[0]: row[1:] for row in book["Columns"].iter_rows(values_only=True) if row[0]}
         assert set(headers) <= set(guide)
     book = load_workbook(tmp_path / "projects-template.xlsx")

@@ -48,7 +48,7 @@ CLIENT_ROWS = [
     ["Hazel & Co", "hazel.example", "Law", "York"],
 ]
 
-ENGLISH_HEADERS = ["Client", "Project", "Value €", "Stage", "Expected close", "Contact"]
+ENGLISH_HEADERS: list[Cell] = ["Client", "Project", "Value €", "Stage", "Expected close", "Contact"]
 ENGLISH_ROWS: list[list[Cell]] = [
     ["Fir Partners", "Pricing review", 12000, "Closed Won", "2025-02-14", "ann@fir.example"],
     ["Gum Tree Ltd", "Board pack", 4500.5, "Proposal", "2025-05-01", "bo@gumtree.example"],

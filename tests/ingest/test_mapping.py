@@ -8,7 +8,8 @@ import pytest
 
 from ingest.errors import CrmError
 from ingest.mapping import propose, propose_values
-from ingest.profiles import Overrides, choose_mapping, load_profiles, read_profile_file
+from ingest.options import Overrides
+from ingest.profiles import choose_mapping, load_profiles, read_profile_file
 
 GOOD = """
 name = "pipeline"
