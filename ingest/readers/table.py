@@ -197,12 +197,19 @@ def check_headers(path: Path, raw_headers: Iterable[str], header_row: int) -> li
 def find_header(records: list[list[str]]) -> int:
     """Index of the header among the first records: skip a preamble of one-cell lines, and the
     title rows of a home-made sheet ("Pipeline 2025", "Stand: 01.06.2025"), which fill fewer
-    than half of the cells the widest of these rows fills."""
+    than half as many cells as the rows below them usually do (their median: a few ragged rows
+    wider than the header do not make the header a title)."""
     widths = [sum(1 for cell in record if cell.strip()) for record in records]
     if not widths:
         return 0
-    needed = max(2, (max(widths) + 1) // 2)
-    wide = [index for index, width in enumerate(widths) if width >= needed]
+
+    def wide_enough(index: int) -> bool:
+        if widths[index] < 2:
+            return False
+        below = sorted(width for width in widths[index + 1 :] if width)
+        return not below or 2 * widths[index] >= below[len(below) // 2]
+
+    wide = [index for index in range(len(widths)) if wide_enough(index)]
     if wide and wide[0] <= MAX_PREAMBLE_RECORDS:
         return wide[0]
     for index, width in enumerate(widths):
