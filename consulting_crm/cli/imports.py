@@ -170,6 +170,12 @@ def import_command(
         raise typer.BadParameter(
             f"{date_format!r} is not one of {', '.join(DATE_ORDERS)}", param_hint="--date-format"
         )
+    if dry_run and save_profile is not None:
+        raise typer.BadParameter(
+            "a dry run writes nothing, not even a profile; check the mapping with --dry-run "
+            "and the same --map/--value, then run without --dry-run to save it",
+            param_hint="--save-profile",
+        )
     if decimal_separator is not None and decimal_separator not in (".", ","):
         raise typer.BadParameter(
             f'{decimal_separator!r} is not "." or ","', param_hint="--decimal-separator"

@@ -177,6 +177,7 @@ def test_english_workbook_with_flags_and_value_map(
         (["--map", "Kundin=account_name"], 'the file has no column "Kundin"'),
         (["--map", "Kunde=colour"], "'colour' is not a column the import can fill"),
         (["--map", "Kunde=amount", "--entity", "accounts"], "no accounts has all the columns"),
+        (["--dry-run", "--save-profile", "x"], "a dry run writes nothing, not even a profile"),
     ],
 )
 def test_bad_flags_say_what_to_write(
