@@ -554,6 +554,38 @@ def describe_proposal(proposal: Proposal) -> list[str]:
     return lines
 
 
+def describe_unknown_values(rows: list[tuple[str, str, int]], mapping: Mapping) -> str | None:
+    """The note for values a fixed-set column did not know (``rows``: header, value, count):
+    each with its count and proposed target, and the --value flags for those with a target."""
+    by_header = {mapping.headers[index]: target for target, index in mapping.targets.items()}
+    fields = ENTITY_FIELDS[mapping.variant.entity]
+    parts: list[str] = []
+    flags: list[str] = []
+    for header in dict.fromkeys(header for header, _, _ in rows):
+        target = by_header.get(header)
+        enum = fields[target].enum if target in fields else None
+        if target is None or enum is None:
+            continue
+        listed = []
+        for _, value, count in (row for row in rows if row[0] == header):
+            proposed = _value_target(value, enum)
+            listed.append(f'"{value}" ×{count} → {proposed or "?"}')
+            if proposed:
+                flags.append(flag("--value", f"{target}:{value}={proposed}"))
+        parts.append(f'values "{header}" ({target}) does not know: ' + ", ".join(listed))
+    if not parts:
+        return None
+    if flags:
+        hint = "to read them, import again with " + " ".join(flags)
+    else:
+        hint = 'to read them, import again with --value "FIELD:VALUE=OURS" for each'
+    hint += (
+        " (--save-profile NAME, or `crm profile edit` for a profile of yours, keeps them for "
+        "next time)"
+    )
+    return "; ".join(parts) + "; " + hint
+
+
 _REASONS = {"header": "header", "contents": "contents", "both": "header and contents"}
 
 

@@ -186,6 +186,10 @@ def _import(
         snapshot.check_unchanged(name)
         result.counts = counts
         result.message = describe(table, mapping, counts, notes)
+        if counts.rejected:
+            unknown = _unknown_values_note(conn, batch_id, mapping)
+            if unknown:
+                result.message += "; " + unknown
         unwritten = None
         if counts.rejected:
             try:
@@ -256,6 +260,20 @@ def _record_failure(
         if is_connection_lost(conn):
             raise connection_lost(facts.name, exc) from exc
         raise
+
+
+def _unknown_values_note(conn: psycopg.Connection, batch_id: int, mapping: Mapping) -> str | None:
+    """For rows rejected for a value a fixed-set column does not know: each distinct value with
+    its count, a proposed target and the --value flags that would read it."""
+    from ingest.mapping import describe_unknown_values
+
+    rows = conn.execute(
+        "select column_name, raw_value, count(*) from ingest.rejected_rows "
+        "where import_batch_id = %s and reason_code = 'invalid_value' "
+        "group by column_name, raw_value order by count(*) desc, raw_value",
+        (batch_id,),
+    ).fetchall()
+    return describe_unknown_values([(str(h), str(v), int(n)) for h, v, n in rows], mapping)
 
 
 def describe(

@@ -108,10 +108,17 @@ def test_german_sheet_proposal_then_flags_then_saved_profile_next_time(
         ("Delta SE", "Strategie", "5000.00", "EUR", "lost", "2025-06-03", "kunden"),
     ]
 
-    # The next export of the same sheet, with no option at all: recognised by its headers.
+    # The next export of the same sheet, with no option at all: recognised by its headers. A
+    # stage it has not seen before is rejected, listed with its count, proposed target and flag.
     later = german_pipeline_csv(tmp_path / "Kunden 2025 (2).csv", GERMAN_LATER_ROWS)
-    assert main(["import", str(later), *reports]) == ExitCode.OK
-    assert "kunden:projects" in capsys.readouterr().out
+    assert main(["import", str(later), *reports]) == ExitCode.ROWS_REJECTED
+    out = " ".join(capsys.readouterr().out.split())
+    assert "kunden:projects" in out
+    assert (
+        'values "Phase" (stage) does not know: "Beauftragt" ×1 → won, "Pausiert" ×1 → ?; to '
+        'read them, import again with --value "stage:Beauftragt=won" (--save-profile NAME, or '
+        "`crm profile edit` for a profile of yours, keeps them for next time)"
+    ) in out
     rows = _projects(home)
     assert (
         "Alder Foods GmbH",
@@ -131,7 +138,7 @@ def test_german_sheet_proposal_then_flags_then_saved_profile_next_time(
         "2025-06-30",
         "kunden",
     ) in rows
-    assert len(rows) == 5
+    assert len(rows) == 5  # Elm's row and Alder's update; the two unknown stages rejected
 
     # `crm profile` lists, shows and checks it.
     assert main(["profile", "list"]) == 0
@@ -285,9 +292,9 @@ def test_on_a_terminal_it_asks_column_by_column_then_saves(
         assert conn.execute(
             "select count(*) from projects where description is not null"
         ).fetchone() == (0,)
-    # The next export: no question, no option.
+    # The next export: no question, no option (its two new stages are rejected, and listed).
     later = german_pipeline_csv(tmp_path / "Kunden 2025 (2).csv", GERMAN_LATER_ROWS)
-    assert main(["import", str(later), "--report-dir", str(tmp_path)]) == ExitCode.OK
+    assert main(["import", str(later), "--report-dir", str(tmp_path)]) == ExitCode.ROWS_REJECTED
     assert len(_projects(home)) == 5
 
 

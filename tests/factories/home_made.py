@@ -33,6 +33,8 @@ GERMAN_ROWS = [
 GERMAN_LATER_ROWS = [
     ["Alder Foods GmbH", "Preisstudie", "12.500,00", "EUR", "Gewonnen", "20.03.2025", ""],
     ["Elm GmbH", "Marktanalyse", "9.900", "EUR", "Angebot", "30.06.2025", "neu"],
+    ["Birch AG", "Nachfolgeprojekt", "4.000", "EUR", "Beauftragt", "15.07.2025", ""],
+    ["Cedar KG", "Lieferantenaudit", "2.000", "EUR", "Pausiert", "31.07.2025", ""],
 ]
 
 # The clients list beside the pipeline (projects need their account to exist).
