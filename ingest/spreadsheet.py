@@ -295,6 +295,12 @@ def describe(
     nul_note = table.nul_note()
     if nul_note:
         parts.append(nul_note)
+    if table.same_column_sheets:
+        named = ", ".join(repr(name) for name in table.same_column_sheets)
+        parts.append(
+            f"NOT imported: sheet(s) {named} with the same columns; import each with "
+            "--sheet NAME --force"
+        )
     if table.hidden_columns:
         parts.append("left out hidden column(s): " + ", ".join(table.hidden_columns))
     totals_note = table.totals_note()

@@ -69,6 +69,8 @@ class SheetTable:
     # The last row, when it sums up the rows above it ("Summe", "Total"): its number and word.
     totals_row: tuple[int, str] | None = None
     hidden_columns: list[str] = field(default_factory=list)  # left out: the sheet hides them
+    # Other sheets of the workbook with these columns (a sheet per year): not read, but named.
+    same_column_sheets: list[str] = field(default_factory=list)
 
     def totals_note(self) -> str | None:
         """What the summary says about a totals row left out at the bottom (None: there was

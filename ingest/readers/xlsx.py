@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ingest.errors import CrmError, ExitCode
-from ingest.readers.table import SheetTable, check_headers, find_header
+from ingest.readers.table import SheetTable, check_headers, find_header, normalise_header
 from ingest.results import display_name
 
 if TYPE_CHECKING:
@@ -216,6 +216,15 @@ def open_xlsx(path: Path, *, sheet: str | None = None) -> SheetTable:
                 [cell_text(value) for value in values]
                 for values in sheet_rows(worksheet, max_row=HEAD_ROWS, hidden=hidden)
             ]
+            # Other sheets, read only to say which have the same columns (a sheet per year).
+            others = {
+                other: [
+                    [cell_text(value) for value in values]
+                    for values in sheet_rows(workbook[other], max_row=HEAD_ROWS)
+                ]
+                for other in names
+                if sheet is None and other != sheet_name
+            }
         except (CrmError, OSError):
             raise
         except Exception as exc:
@@ -242,6 +251,13 @@ def open_xlsx(path: Path, *, sheet: str | None = None) -> SheetTable:
     header_index = find_header(head)
     header_row = header_index + 1
     headers = check_headers(path, head[header_index], header_row)
+    columns = {normalise_header(header) for header in headers} - {""}
+    same_columns = [
+        other
+        for other, rows in others.items()
+        if rows
+        and columns <= {normalise_header(cell) for cell in rows[find_header(rows)] if cell.strip()}
+    ]
 
     def records() -> Iterator[list[str]]:
         uncalculated = Uncalculated(header_row + 1)
@@ -282,6 +298,7 @@ def open_xlsx(path: Path, *, sheet: str | None = None) -> SheetTable:
         _records=records,
         pad_short_rows=True,
         hidden_columns=hidden_headers,
+        same_column_sheets=same_columns,
     )
 
 

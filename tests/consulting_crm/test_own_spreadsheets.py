@@ -369,3 +369,35 @@ def test_title_rows_hidden_column_and_totals_row_of_a_home_made_workbook(
         ("Board pack", "4500.50", "proposal"),
         ("Due diligence", "30000.00", "lost"),
     ]
+
+
+def test_a_sheet_per_year_is_named_and_imported_with_sheet(
+    home: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.factories.home_made import ENGLISH_HEADERS, ENGLISH_ROWS
+    from tests.factories.spreadsheets import write_xlsx
+
+    _import_clients(tmp_path, capsys)
+    book = write_xlsx(
+        tmp_path / "Deals.xlsx",
+        {
+            "2024": [ENGLISH_HEADERS, ENGLISH_ROWS[0]],
+            "2025": [ENGLISH_HEADERS, *ENGLISH_ROWS[1:]],
+            "Notes": [["Remember", "to call"]],
+        },
+    )
+    flags = [
+        "--report-dir", str(tmp_path), "--profile", "deals",
+    ]  # fmt: skip
+    made = [
+        "profile", "new", "deals", "--from", str(book),
+        "--map", "Client=account_name", "--map", "Project=name", "--map", "Value €=amount",
+        "--map", "Expected close=close_date",
+        "--value", "stage:Closed Won=won", "--value", "stage:Closed Lost=lost",
+    ]  # fmt: skip
+    assert main(made) == 0
+    assert main(["import", str(book), *flags]) == ExitCode.OK
+    out = " ".join(capsys.readouterr().out.split())
+    assert "NOT imported: sheet(s) '2025' with the same columns; import each with --sheet" in out
+    assert main(["import", str(book), *flags, "--sheet", "2025", "--force"]) == ExitCode.OK
+    assert [row[1] for row in _projects(home)] == ["Pricing review", "Board pack", "Due diligence"]
