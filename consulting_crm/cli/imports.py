@@ -47,7 +47,7 @@ def import_command(
         list[str] | None,
         typer.Option(
             "--map",
-            metavar='"HEADER=FIELD"',
+            metavar="HEADER=FIELD",
             help='Read column HEADER into FIELD, e.g. --map "Kunde=account_name" (repeat for '
             "several; wins over the profile).",
         ),
@@ -56,7 +56,7 @@ def import_command(
         list[str] | None,
         typer.Option(
             "--value",
-            metavar='"FIELD:THEIRS=OURS"',
+            metavar="FIELD:THEIRS=OURS",
             help='Read a value as one of ours, e.g. --value "stage:Closed Won=won" (repeat for '
             "several).",
         ),

@@ -99,11 +99,11 @@ def new_command(
     ] = "auto",
     map_: Annotated[
         list[str] | None,
-        typer.Option("--map", metavar='"HEADER=FIELD"', help="As in `crm import`."),
+        typer.Option("--map", metavar="HEADER=FIELD", help="As in `crm import`."),
     ] = None,
     value: Annotated[
         list[str] | None,
-        typer.Option("--value", metavar='"FIELD:THEIRS=OURS"', help="As in `crm import`."),
+        typer.Option("--value", metavar="FIELD:THEIRS=OURS", help="As in `crm import`."),
     ] = None,
     date_format: Annotated[
         str | None,
