@@ -300,8 +300,7 @@ def profile_text(name: str, mapping: Mapping, *, source_file: str, date_format: 
     entity = mapping.entity if variant.entity != "people" else variant.entity
     headers = [header for header in mapping.headers if not header.startswith("(column ")]
     lines = [
-        f"# Saved by `crm import --save-profile {name}` from {source_file} on "
-        f"{dt.date.today().isoformat()}.",
+        f"# Your profile {name}, made from {source_file} on {dt.date.today().isoformat()}.",
         "# A file whose headers include every header in `detect` is imported with it by itself.",
         '# See docs/importing.md, "Importing your own spreadsheet", for what each key means.',
         f"name = {_toml(name)}",
