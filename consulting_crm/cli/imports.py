@@ -166,6 +166,8 @@ def import_command(
         return
     if not paths:
         raise typer.BadParameter("give at least one file or folder (or --template ENTITY)")
+    if template_format != "csv":
+        raise typer.BadParameter("is for --template ENTITY", param_hint="--format")
     if date_format is not None and date_format.upper() not in DATE_ORDERS:
         raise typer.BadParameter(
             f"{date_format!r} is not one of {', '.join(DATE_ORDERS)}", param_hint="--date-format"
