@@ -51,7 +51,7 @@ from consulting_crm.dbt_runner import (
     run_source_freshness,
     tally_run_results,
 )
-from consulting_crm.settings import Settings, crm_home, load_settings
+from consulting_crm.settings import Settings, crm_home, load_settings, profiles_dir
 from ingest.dispatch import import_file, is_importable, is_mail, passed_over
 from ingest.errors import ConnectionLost, CrmError, ExitCode
 from ingest.options import ImportOptions, MailOptions
@@ -351,6 +351,7 @@ def _import_inbox(
                 decimal_separator=settings.decimal_separator,
                 years=settings.years,
                 report_dir=archive if path == entry else None,
+                profile_dir=profiles_dir(),  # the user's saved profiles are recognised too
             )
             # import_file turns anything unexpected into a failed result (with its traceback);
             # a lost connection stops the run, leaving this entry in the inbox for the next.

@@ -117,6 +117,11 @@ def crm_home(environ: Mapping[str, str] = os.environ) -> Path:
     return home
 
 
+def profiles_dir(environ: Mapping[str, str] = os.environ) -> Path:
+    """The folder of the user's own mapping profiles: ``$CRM_HOME/profiles``."""
+    return crm_home(environ) / "profiles"
+
+
 def config_path(environ: Mapping[str, str] = os.environ) -> Path:
     configured = environ.get("CRM_CONFIG")
     if configured:

@@ -9,6 +9,19 @@ from pathlib import Path
 from typing import Protocol
 
 
+@dataclass(frozen=True)
+class Overrides:
+    """Mapping given on the command line: ``--map "Header=field"`` and ``--value
+    "field:Their word=our value"``; they win over any profile's aliases and value maps
+    (:func:`ingest.profiles.choose_mapping` applies them)."""
+
+    columns: dict[str, str] = field(default_factory=dict)  # field → header
+    values: dict[str, dict[str, str]] = field(default_factory=dict)  # field → theirs → ours
+
+    def __bool__(self) -> bool:
+        return bool(self.columns or self.values)
+
+
 @dataclass
 class ImportOptions:
     """The choices of one run that apply to every spreadsheet in it (see `crm import --help`)."""
@@ -26,6 +39,8 @@ class ImportOptions:
     report_dir: Path | None = None  # default: beside each file
     rows_per_chunk: int = 20_000
     years: tuple[int, int] = (1900, 2100)  # a date outside these years is rejected as a typo
+    profile_dir: Path | None = None  # the user's own profiles ($CRM_HOME/profiles)
+    overrides: Overrides | None = None  # --map / --value
 
 
 @dataclass(frozen=True)

@@ -148,13 +148,26 @@ def _import(
                 "Use --force to import it again."
             )
             return
-    from ingest.profiles import choose_mapping
+    from ingest.profiles import MappingNeeded, choose_mapping
 
     table = open_table(path, sheet=options.sheet, encoding=options.encoding)
     result.encoding = table.encoding
-    mapping = choose_mapping(
-        table.headers, file_name=name, profile=options.profile, entity=options.entity
-    )
+    try:
+        mapping = choose_mapping(
+            table.headers,
+            file_name=name,
+            profile=options.profile,
+            entity=options.entity,
+            user_dir=options.profile_dir,
+            overrides=options.overrides,
+        )
+    except MappingNeeded as exc:
+        from ingest.mapping import explain_mapping_needed
+
+        raise CrmError(
+            explain_mapping_needed(str(exc), table, entity=exc.entity),
+            exit_code=exc.exit_code,
+        ) from exc
     result.profile = mapping.variant.label
     result.entity = mapping.entity
     with conn.transaction():
@@ -173,6 +186,10 @@ def _import(
         snapshot.check_unchanged(name)
         result.counts = counts
         result.message = describe(table, mapping, counts, notes)
+        if counts.rejected:
+            unknown = _unknown_values_note(conn, batch_id, mapping)
+            if unknown:
+                result.message += "; " + unknown
         unwritten = None
         if counts.rejected:
             try:
@@ -254,6 +271,20 @@ def _record_failure(
         raise
 
 
+def _unknown_values_note(conn: psycopg.Connection, batch_id: int, mapping: Mapping) -> str | None:
+    """For rows rejected for a value a fixed-set column does not know: each distinct value with
+    its count, a proposed target and the --value flags that would read it."""
+    from ingest.mapping import describe_unknown_values
+
+    rows = conn.execute(
+        "select column_name, raw_value, count(*) from ingest.rejected_rows "
+        "where import_batch_id = %s and reason_code = 'invalid_value' "
+        "group by column_name, raw_value order by count(*) desc, raw_value",
+        (batch_id,),
+    ).fetchall()
+    return describe_unknown_values([(str(h), str(v), int(n)) for h, v, n in rows], mapping)
+
+
 def describe(
     table: SheetTable, mapping: Mapping, counts: BatchCounts, notes: dict[str, str] | None = None
 ) -> str:
@@ -273,6 +304,17 @@ def describe(
     nul_note = table.nul_note()
     if nul_note:
         parts.append(nul_note)
+    if table.same_column_sheets:
+        named = ", ".join(repr(name) for name in table.same_column_sheets)
+        parts.append(
+            f"NOT imported: sheet(s) {named} with the same columns; import each with "
+            "--sheet NAME --force"
+        )
+    if table.hidden_columns:
+        parts.append("left out hidden column(s): " + ", ".join(table.hidden_columns))
+    totals_note = table.totals_note()
+    if totals_note:
+        parts.append(totals_note)
     if mapping.unmapped:
         parts.append("not mapped: " + ", ".join(mapping.unmapped))
     if counts.blank:

@@ -17,6 +17,7 @@ from consulting_crm.cli.nightly import CONTEXT_SETTINGS as NIGHTLY_CONTEXT
 from consulting_crm.cli.nightly import nightly_command
 from consulting_crm.cli.output import EXIT_CODES_HELP, err_console
 from consulting_crm.cli.powerbi import powerbi_command
+from consulting_crm.cli.profiles import profile_app
 from consulting_crm.cli.relink import relink_command
 from consulting_crm.cli.report import report_command
 from consulting_crm.cli.settings import config_app
@@ -74,6 +75,7 @@ app.command("nightly", context_settings=NIGHTLY_CONTEXT)(nightly_command)
 app.add_typer(db_app, name="db")
 app.add_typer(config_app, name="config")
 app.add_typer(export_app, name="export")
+app.add_typer(profile_app, name="profile")
 
 COMMAND_ORDER = tuple(command.name for command in app.registered_commands)
 GROUP_ORDER = tuple(group.name for group in app.registered_groups)

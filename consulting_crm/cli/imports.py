@@ -16,23 +16,11 @@ import typer
 from consulting_crm import database as db
 from consulting_crm.cli.output import console, err_console
 from consulting_crm.importing import import_with_progress, print_summary, print_tracebacks
-from consulting_crm.settings import load_settings
+from consulting_crm.settings import load_settings, profiles_dir
 from ingest.dispatch import expand_paths, summary_exit_code
 from ingest.entities import DATE_ORDERS, ENTITIES
 from ingest.errors import CrmError, ExitCode
 from ingest.options import ImportOptions, MailOptions
-
-
-def write_template(entity: str, out: Path | None) -> Path:
-    """Write the empty generic template for an entity (UTF-8 with BOM, so Excel reads it)."""
-    from ingest.profiles import template_headers
-
-    headers = template_headers(entity)
-    target = out or Path(f"{entity}-template.csv")
-    if target.is_dir():
-        target = target / f"{entity}-template.csv"
-    target.write_text(",".join(headers) + "\r\n", encoding="utf-8-sig")
-    return target
 
 
 def import_command(
@@ -52,9 +40,36 @@ def import_command(
         str,
         typer.Option(
             help="Mapping profile: auto, generic, salesforce, hubspot, google_contacts, "
-            "linkedin or outlook."
+            "linkedin, outlook, or one of yours (`crm profile list`)."
         ),
     ] = "auto",
+    map_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--map",
+            metavar="HEADER=FIELD",
+            help='Read column HEADER into FIELD, e.g. --map "Kunde=account_name" (repeat for '
+            "several; wins over the profile).",
+        ),
+    ] = None,
+    value: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--value",
+            metavar="FIELD:THEIRS=OURS",
+            help='Read a value as one of ours, e.g. --value "stage:Closed Won=won" (repeat for '
+            "several).",
+        ),
+    ] = None,
+    save_profile: Annotated[
+        str | None,
+        typer.Option(
+            "--save-profile",
+            metavar="NAME",
+            help="Save the mapping used (profile, --entity, --map, --value, --date-format) as "
+            "your profile NAME, found by itself next time (one spreadsheet only).",
+        ),
+    ] = None,
     date_format: Annotated[
         str | None,
         typer.Option(
@@ -123,11 +138,21 @@ def import_command(
     ] = False,
     template: Annotated[
         str | None,
-        typer.Option(help="Write the empty import template for ENTITY and exit.", metavar="ENTITY"),
+        typer.Option(help="Write the import template for ENTITY and exit.", metavar="ENTITY"),
     ] = None,
     out: Annotated[
-        Path | None, typer.Option(help="Where --template writes (default: ENTITY-template.csv).")
+        Path | None,
+        typer.Option(help="Where --template writes (default: ENTITY-template.csv or .xlsx)."),
     ] = None,
+    template_format: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            metavar="csv|xlsx",
+            help="--template as a CSV header row, or a workbook with an example row, drop-down "
+            "lists and a sheet explaining each column.",
+        ),
+    ] = "csv",
 ) -> None:
     """Import spreadsheet exports (CSV/XLSX: generic template, Salesforce, HubSpot, Google
     Contacts, LinkedIn, Outlook) and mail exports (mbox, .eml): each file atomically, audited,
@@ -140,13 +165,23 @@ def import_command(
     rolled back; the run stops).
     """
     if template is not None:
-        console.print(f"wrote {write_template(template, out)}")
+        from ingest.templates import write_template
+
+        console.print(f"wrote {write_template(template, out, template_format)}")
         return
     if not paths:
         raise typer.BadParameter("give at least one file or folder (or --template ENTITY)")
+    if template_format != "csv":
+        raise typer.BadParameter("is for --template ENTITY", param_hint="--format")
     if date_format is not None and date_format.upper() not in DATE_ORDERS:
         raise typer.BadParameter(
             f"{date_format!r} is not one of {', '.join(DATE_ORDERS)}", param_hint="--date-format"
+        )
+    if dry_run and save_profile is not None:
+        raise typer.BadParameter(
+            "a dry run writes nothing, not even a profile; check the mapping with --dry-run "
+            "and the same --map/--value, then run without --dry-run to save it",
+            param_hint="--save-profile",
         )
     if decimal_separator is not None and decimal_separator not in (".", ","):
         raise typer.BadParameter(
@@ -169,6 +204,9 @@ def import_command(
         except ValueError as exc:
             raise typer.BadParameter("write it as YYYY-MM-DD", param_hint="--since") from exc
     settings = load_settings()
+    from ingest.mapping import parse_overrides
+
+    overrides = parse_overrides(map_ or [], value or [])
     spreadsheet = ImportOptions(
         entity=entity,
         profile=profile,
@@ -182,6 +220,8 @@ def import_command(
         strict=strict,
         force=force,
         report_dir=report_dir,
+        profile_dir=profiles_dir(),
+        overrides=overrides or None,
     )
     mail_options = MailOptions(
         owner_emails=tuple(owner_email or settings.owner_emails),
@@ -190,6 +230,15 @@ def import_command(
         store_bodies=settings.store_bodies and not no_bodies,
     )
     expanded = expand_paths(list(paths))
+    if save_profile is not None:
+        from consulting_crm.cli.profiles import save_profile_before_import
+
+        spreadsheet = save_profile_before_import(expanded.files, spreadsheet, save_profile)
+    elif spreadsheet.overrides is None and not dry_run:
+        from consulting_crm.cli.mapping_prompt import ask_mapping_if_needed, on_a_terminal
+
+        if on_a_terminal():
+            spreadsheet = ask_mapping_if_needed(expanded.files, spreadsheet, console)
     target = db.resolve_target()
     with db.connect(target, autocommit=True) as conn:
         if db.schema_version(conn) is None:

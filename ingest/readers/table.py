@@ -66,6 +66,19 @@ class SheetTable:
     # how many, and the first rows they were in.
     nul_removed: int = 0
     nul_rows: list[int] = field(default_factory=list)
+    # The last row, when it sums up the rows above it ("Summe", "Total"): its number and word.
+    totals_row: tuple[int, str] | None = None
+    hidden_columns: list[str] = field(default_factory=list)  # left out: the sheet hides them
+    # Other sheets of the workbook with these columns (a sheet per year): not read, but named.
+    same_column_sheets: list[str] = field(default_factory=list)
+
+    def totals_note(self) -> str | None:
+        """What the summary says about a totals row left out at the bottom (None: there was
+        none)."""
+        if self.totals_row is None:
+            return None
+        number, word = self.totals_row
+        return f'left out row {number} ("{word}"), the totals row at the bottom'
 
     def nul_note(self) -> str | None:
         """What the summary says about removed NUL characters (None when there were none)."""
@@ -87,6 +100,9 @@ class SheetTable:
         chunk = Chunk([], [])
         records = self._records()
         row_number = self.header_row
+        # A row that starts with a totals word is held back: it is data when a row follows it,
+        # and the sheet's totals row (left out, and said so) when it is the last one.
+        held: tuple[int, list[str], str] | None = None
         for cells in records:
             row_number += 1
             joined = "".join(cells)
@@ -109,14 +125,41 @@ class SheetTable:
                     chunk.ragged.append(RaggedRow(row_number, cells))
                     continue
                 cells = cells + [""] * (width - len(cells))
+            if held is not None:
+                chunk.row_numbers.append(held[0])
+                chunk.rows.append(held[1])
+                held = None
+            word = totals_word(cells)
+            if word is not None:
+                held = (row_number, cells, word)
+                continue
             chunk.row_numbers.append(row_number)
             chunk.rows.append(cells)
             if len(chunk.rows) >= rows_per_chunk:
                 chunk.position = _position(records) or row_number
                 yield chunk
                 chunk = Chunk([], [])
+        if held is not None:
+            self.totals_row = (held[0], held[2])
         chunk.position = self.size
         yield chunk
+
+
+# Words that begin the totals row of a home-made sheet (compared after normalise_header).
+TOTALS_WORDS = frozenset(
+    {"total", "totals", "sum", "grandtotal", "summe", "gesamt", "gesamtsumme", "insgesamt"}
+)
+
+
+def totals_word(cells: list[str]) -> str | None:
+    """The word, when the row's first filled cell (in its first two columns) is a totals word
+    like "Total" or "Summe" (with a colon or "Σ" around it)."""
+    for cell in cells[:2]:
+        text = cell.strip()
+        if text:
+            key = normalise_header(text.replace("Σ", "sum"))
+            return text if key in TOTALS_WORDS else None
+    return None
 
 
 def _position(records: Iterator[list[str]]) -> int:
@@ -154,11 +197,21 @@ def check_headers(path: Path, raw_headers: Iterable[str], header_row: int) -> li
 
 
 def find_header(records: list[list[str]]) -> int:
-    """Index of the header among the first records: skip a preamble of one-cell lines."""
+    """Index of the header among the first records: skip a preamble of one-cell lines, and the
+    title rows of a home-made sheet ("Pipeline 2025", "Stand: 01.06.2025"), which fill fewer
+    than half as many cells as the rows below them usually do (their median: a few ragged rows
+    wider than the header do not make the header a title)."""
     widths = [sum(1 for cell in record if cell.strip()) for record in records]
     if not widths:
         return 0
-    wide = [index for index, width in enumerate(widths) if width >= 2]
+
+    def wide_enough(index: int) -> bool:
+        if widths[index] < 2:
+            return False
+        below = sorted(width for width in widths[index + 1 :] if width)
+        return not below or 2 * widths[index] >= below[len(below) // 2]
+
+    wide = [index for index in range(len(widths)) if wide_enough(index)]
     if wide and wide[0] <= MAX_PREAMBLE_RECORDS:
         return wide[0]
     for index, width in enumerate(widths):

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ingest.errors import CrmError, ExitCode
-from ingest.readers.table import SheetTable, check_headers, find_header
+from ingest.readers.table import SheetTable, check_headers, find_header, normalise_header
 from ingest.results import display_name
 
 if TYPE_CHECKING:
@@ -129,11 +129,14 @@ def sheet_rows(
     min_row: int = 1,
     max_row: int | None = None,
     uncalculated: Uncalculated | None = None,
+    hidden: set[int] | None = None,
 ) -> Iterator[list[object]]:
     """The sheet's rows from ``min_row`` as cell values, ignoring the declared dimension.
 
     Each row is as wide as its last cell with a value; a missing or empty row between rows with
-    values is an empty list; nothing is yielded after the last row with a value.
+    values is an empty list; nothing is yielded after the last row with a value. ``hidden``, when
+    given, receives the (0-based) indexes of the columns the sheet hides, known once the first
+    row has been read (the column settings come before the rows in the sheet's XML).
     """
     workbook = worksheet.parent
     with worksheet._get_source() as source:
@@ -148,6 +151,8 @@ def sheet_rows(
         parser.uncalculated = uncalculated
         expected = min_row  # the next row number to yield
         for number, cells in parser.parse():
+            if hidden is not None and not hidden:
+                hidden.update(_hidden_columns(parser.column_dimensions))
             if number < min_row:
                 continue
             if max_row is not None and number > max_row:
@@ -166,6 +171,16 @@ def sheet_rows(
                 yield []
             expected = number + 1
             yield values
+
+
+def _hidden_columns(dimensions: dict[str, dict[str, str]]) -> set[int]:
+    hidden: set[int] = set()
+    for attributes in dimensions.values():
+        if attributes.get("hidden") in ("1", "true"):
+            first = int(attributes.get("min", 0))
+            last = int(attributes.get("max", first))
+            hidden.update(range(first - 1, min(last, 16_384)))
+    return hidden
 
 
 def open_xlsx(path: Path, *, sheet: str | None = None) -> SheetTable:
@@ -195,11 +210,21 @@ def open_xlsx(path: Path, *, sheet: str | None = None) -> SheetTable:
         # The declared dimension is only an estimate for the progress bar: rows are read as
         # they are, and the last chunk reports the end whatever it said.
         declared = int(worksheet.max_row or 0)
+        hidden: set[int] = set()
         try:
             head = [
                 [cell_text(value) for value in values]
-                for values in sheet_rows(worksheet, max_row=HEAD_ROWS)
+                for values in sheet_rows(worksheet, max_row=HEAD_ROWS, hidden=hidden)
             ]
+            # Other sheets, read only to say which have the same columns (a sheet per year).
+            others = {
+                other: [
+                    [cell_text(value) for value in values]
+                    for values in sheet_rows(workbook[other], max_row=HEAD_ROWS)
+                ]
+                for other in names
+                if sheet is None and other != sheet_name
+            }
         except (CrmError, OSError):
             raise
         except Exception as exc:
@@ -212,9 +237,27 @@ def open_xlsx(path: Path, *, sheet: str | None = None) -> SheetTable:
             "Put a header row and at least one data row on it (or choose another with --sheet).",
             exit_code=ExitCode.FILE_FAILED,
         )
+    # Hidden columns of a home-made sheet hold helper values, not data: they are left out (and
+    # the summary names them); unhide a column to import it.
+    hidden_headers: list[str] = []
+    if hidden:
+        full = head[find_header(head)] if head else []
+        hidden_headers = [
+            full[index].strip() or f"(column {index + 1})"
+            for index in sorted(hidden)
+            if index < len(full) and any(index < len(row) and row[index].strip() for row in head)
+        ]
+        head = [_visible(row, hidden) for row in head]
     header_index = find_header(head)
     header_row = header_index + 1
     headers = check_headers(path, head[header_index], header_row)
+    columns = {normalise_header(header) for header in headers} - {""}
+    same_columns = [
+        other
+        for other, rows in others.items()
+        if rows
+        and columns <= {normalise_header(cell) for cell in rows[find_header(rows)] if cell.strip()}
+    ]
 
     def records() -> Iterator[list[str]]:
         uncalculated = Uncalculated(header_row + 1)
@@ -235,7 +278,8 @@ def open_xlsx(path: Path, *, sheet: str | None = None) -> SheetTable:
                     raise
                 except Exception as exc:  # a CRC error or broken XML further into the sheet
                     raise unreadable_workbook(path, exc) from exc
-                yield [cell_text(value) for value in values]
+                cells = [cell_text(value) for value in values]
+                yield _visible(cells, hidden) if hidden else cells
         finally:
             book.close()
         if uncalculated.count:
@@ -253,4 +297,10 @@ def open_xlsx(path: Path, *, sheet: str | None = None) -> SheetTable:
         sheet=sheet_name,
         _records=records,
         pad_short_rows=True,
+        hidden_columns=hidden_headers,
+        same_column_sheets=same_columns,
     )
+
+
+def _visible(cells: list[str], hidden: set[int]) -> list[str]:
+    return [cell for index, cell in enumerate(cells) if index not in hidden]

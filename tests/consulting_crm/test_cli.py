@@ -32,6 +32,7 @@ def test_help_lists_commands_in_the_order_a_newcomer_meets_them(
         "db",
         "config",
         "export",
+        "profile",
     ]
     assert listed == [*COMMAND_ORDER, *GROUP_ORDER]
 

@@ -15,6 +15,7 @@ import pytest
 from consulting_crm.cli import main
 from consulting_crm.nightly import NIGHTLY_LOCK
 from ingest.errors import ExitCode
+from tests.factories.home_made import CLIENT_ROWS, clients_csv
 
 pytestmark = pytest.mark.slow
 
@@ -76,15 +77,25 @@ def _moved(inbox: Path, folder: str) -> set[str]:
 
 
 def test_good_bad_and_already_imported_files(
-    database: str, inbox: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    database: str,
+    inbox: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     earlier = tmp_path / "cedar.csv"
     earlier.write_text(ALREADY)
     assert main(["import", str(earlier)]) == ExitCode.OK
+    # A home-made clients list whose mapping the user saved as a profile: recognised by itself.
+    monkeypatch.setenv("CRM_HOME", str(tmp_path / "crm-home"))
+    mapped = ["--map", "Firma=name", "--map", "Webseite=domain"]
+    sample = clients_csv(tmp_path / "Kundenliste.csv")
+    assert main(["profile", "new", "kundenliste", "--from", str(sample), *mapped]) == 0
+    clients_csv(inbox / "Kundenliste.csv")
     (inbox / "accounts.csv").write_text(GOOD)
     (inbox / "cedar.csv").write_text(ALREADY)
     (inbox / "sizes.csv").write_text(BAD)
-    for name in ("accounts.csv", "cedar.csv", "sizes.csv"):
+    for name in ("accounts.csv", "cedar.csv", "sizes.csv", "Kundenliste.csv"):
         _old(inbox / name)
     (inbox / "gone.csv").symlink_to(tmp_path / "deleted-since.csv")  # a broken link
     _old(inbox / "gone.csv")
@@ -94,7 +105,7 @@ def test_good_bad_and_already_imported_files(
 
     # The inbox (perhaps a sync folder) holds only the archive and the failed files.
     assert sorted(path.name for path in inbox.iterdir()) == ["archive", "failed"]
-    assert _moved(inbox, "archive") == {"accounts.csv", "cedar.csv"}
+    assert _moved(inbox, "archive") == {"accounts.csv", "cedar.csv", "Kundenliste.csv"}
     assert _moved(inbox, "failed") == {
         "sizes.csv",
         "sizes.csv.reason.txt",
@@ -113,7 +124,11 @@ def test_good_bad_and_already_imported_files(
         "cedar.csv": ("skipped", 0),
         "sizes.csv": ("failed", 0),
         "gone.csv": ("failed", 0),
+        "Kundenliste.csv": ("loaded", len(CLIENT_ROWS)),
     }
+    assert {item["name"]: item["profile"] for item in summary["files"]}[
+        "Kundenliste.csv"
+    ] == "kundenliste:accounts"
     assert summary["build"]["passed"] and summary["build"]["counts"]["success"] > 50
     assert summary["build"]["counts"]["error"] == summary["build"]["counts"]["fail"] == 0
     assert summary["freshness"]["passed"]
@@ -135,8 +150,12 @@ def test_good_bad_and_already_imported_files(
     assert "sizes.csv: see failed/" in text
     assert "A FILE FAILED" in capsys.readouterr().out
     with psycopg.connect(database) as conn:
-        assert conn.execute("select count(*) from accounts").fetchone() == (3,)
-        assert conn.execute("select count(*) from analytics.dim_accounts").fetchone() == (4,)
+        total = 3 + len(CLIENT_ROWS)
+        assert conn.execute("select count(*) from accounts").fetchone() == (total,)
+        # One more: the unknown-member row.
+        assert conn.execute("select count(*) from analytics.dim_accounts").fetchone() == (
+            total + 1,
+        )
 
 
 def test_an_empty_inbox_builds_and_passes(database: str, inbox: Path, tmp_path: Path) -> None:

@@ -245,8 +245,13 @@ def test_rejected_rows_are_audited_and_reported(fresh: psycopg.Connection, tmp_p
         (
             "no_required_column.csv",
             "no_required_column.csv: no column matches a known export (columns: Favourite "
-            "Colour, Shoe Size). Use the template from `crm import --template ENTITY`, or name "
-            "the columns like it.",
+            'Colour, Shoe Size). Say which column is which with --map "Header=field", or use the '
+            "template from `crm import --template ENTITY`.\n"
+            "Proposed mapping as leads (confidence; sample values):\n"
+            '  "Favourite Colour" → (not imported)  e.g. blue\n'
+            '  "Shoe Size" → (not imported)  e.g. 42\n'
+            "No column looks like one of email, last_name, first_name, company, linkedin_url, of "
+            'which leads needs one; say which column holds it, e.g. --map "Header=email".',
         ),
         (
             "ambiguous_dates.csv",
@@ -272,8 +277,13 @@ def test_no_required_column_for_the_chosen_entity(
     result = run_import(fresh, path, tmp_path, entity="contacts")
     assert result.message == (
         "cities.csv: no required column for contacts is mapped by profile generic:contacts; the "
-        "file needs at least one of: email, last_name, first_name. Rename the header, or choose "
-        "another --profile or --entity."
+        "file needs at least one of: email, last_name, first_name. Say which column holds it "
+        'with --map "Header=field", rename the header, or choose another --profile or --entity.\n'
+        "Proposed mapping as contacts (confidence; sample values):\n"
+        '  "city" → city  (95% from the header; e.g. Bonn)\n'
+        '  "country" → country  (95% from the header; e.g. Germany)\n'
+        "No column looks like one of email, last_name, first_name, of which contacts needs one; "
+        'say which column holds it, e.g. --map "Header=email".'
     )
 
 
