@@ -86,8 +86,8 @@ def test_good_bad_and_already_imported_files(
     earlier = tmp_path / "cedar.csv"
     earlier.write_text(ALREADY)
     assert main(["import", str(earlier)]) == ExitCode.OK
-    # A home-made clients list whose mapping the user saved as a profile: recognised by itself.
-    monkeypatch.setenv("CRM_HOME", str(tmp_path / "crm-home"))
+    # A home-made clients list whose mapping the user saved as a profile (in the fixture's
+    # CRM_HOME): recognised by itself.
     mapped = ["--map", "Firma=name", "--map", "Webseite=domain"]
     sample = clients_csv(tmp_path / "Kundenliste.csv")
     assert main(["profile", "new", "kundenliste", "--from", str(sample), *mapped]) == 0
