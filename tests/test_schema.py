@@ -29,6 +29,8 @@ insert into public.projects (project_id, account_id, name, stage, amount, extern
 values ('{PROJECT}', '{ACCOUNT}', 'Data strategy', 'proposal', 12000, 'prj-1');
 insert into public.activities (activity_type, occurred_at, account_id, external_id)
 values ('note', '2025-01-02 10:00+00', '{ACCOUNT}', 'act-1');
+insert into public.exchange_rates (currency_code, base_currency, valid_from, rate)
+values ('GBP', 'EUR', '2025-01-01', 1.17);
 """
 
 # (rule, statement, expected SQLSTATE class)
@@ -207,6 +209,24 @@ VIOLATIONS: list[tuple[str, str, ErrorTypes]] = [
         "values (-1, 2, 'bad', 'bad')",
         errors.ForeignKeyViolation,
     ),
+    (
+        "exchange rate is positive",
+        "insert into exchange_rates (currency_code, base_currency, valid_from, rate) "
+        "values ('USD', 'EUR', '2025-01-01', 0)",
+        errors.CheckViolation,
+    ),
+    (
+        "exchange rate currency is an ISO code",
+        "insert into exchange_rates (currency_code, base_currency, valid_from, rate) "
+        "values ('usd', 'EUR', '2025-01-01', 1)",
+        errors.CheckViolation,
+    ),
+    (
+        "one exchange rate per pair and day",
+        "insert into exchange_rates (currency_code, base_currency, valid_from, rate) "
+        "values ('GBP', 'EUR', '2025-01-01', 1.2)",
+        errors.UniqueViolation,
+    ),
 ]
 
 
@@ -323,7 +343,7 @@ def test_reapplying_schema_changes_nothing_and_keeps_data(
         connection.commit()
     before = _catalog(conninfo)
     with psycopg.connect(conninfo) as connection:
-        assert db.apply_schema(connection) == 4
+        assert db.apply_schema(connection) == 5
         counts = {
             table: connection.execute(
                 sql.SQL("select count(*) from public.{}").format(sql.Identifier(table))
@@ -333,7 +353,7 @@ def test_reapplying_schema_changes_nothing_and_keeps_data(
         versions = connection.execute("select count(*) from ingest.schema_version").fetchone()
     assert _catalog(conninfo) == before
     assert counts == {table: (1,) for table in db.PUBLIC_TABLES}
-    assert versions == (4,)
+    assert versions == (5,)
 
 
 def test_external_ids_are_unique_per_system(seeded: psycopg.Connection) -> None:
@@ -371,7 +391,7 @@ def test_version_4_gives_existing_rows_their_system_from_source(
             "('Fabrikam', 'F-1', 'manual')"
         )
         connection.commit()
-        assert db.apply_schema(connection) == 4
+        assert db.apply_schema(connection) == 5
         rows = connection.execute(
             "select name, external_id, external_system from public.accounts order by name"
         ).fetchall()
@@ -392,7 +412,7 @@ def test_version_4_gives_existing_rows_their_system_from_source(
         connection.rollback()
     before = _catalog(conninfo)
     with psycopg.connect(conninfo) as connection:
-        assert db.apply_schema(connection) == 4
+        assert db.apply_schema(connection) == 5
     assert _catalog(conninfo) == before
 
 
@@ -400,8 +420,8 @@ def test_schema_applies_to_an_empty_database(make_database: Callable[..., str]) 
     conninfo = make_database(with_schema=False)
     with psycopg.connect(conninfo) as connection:
         assert db.schema_version(connection) is None
-        assert db.apply_schema(connection) == 4
-        assert db.schema_version(connection) == 4
+        assert db.apply_schema(connection) == 5
+        assert db.schema_version(connection) == 5
 
 
 def test_length_limits_never_break_db_init_on_longer_stored_values(
@@ -415,14 +435,14 @@ def test_length_limits_never_break_db_init_on_longer_stored_values(
         connection.execute("delete from ingest.schema_version where version = 4")
         connection.execute("insert into public.accounts (name) values (repeat('n', 300))")
         connection.commit()
-        assert db.apply_schema(connection) == 4
+        assert db.apply_schema(connection) == 5
         state = "select convalidated from pg_constraint where conname = 'accounts_name_length'"
         assert connection.execute(state).fetchone() == (False,)
         with pytest.raises(errors.CheckViolation), connection.transaction():
             connection.execute("insert into public.accounts (name) values (repeat('m', 256))")
         connection.execute("update public.accounts set name = left(name, 255)")
         connection.commit()
-        assert db.apply_schema(connection) == 4
+        assert db.apply_schema(connection) == 5
         assert connection.execute(state).fetchone() == (True,)
 
 
@@ -505,7 +525,7 @@ def test_every_public_table_has_row_level_security(conn: psycopg.Connection) -> 
         "select relname, relrowsecurity from pg_class "
         "where relnamespace = 'public'::regnamespace and relkind = 'r' order by relname"
     ).fetchall()
-    assert rows == [(table, True) for table in sorted(db.PUBLIC_TABLES)]
+    assert rows == [(table, True) for table in sorted((*db.PUBLIC_TABLES, "exchange_rates"))]
 
 
 def test_every_foreign_key_column_is_indexed(conn: psycopg.Connection) -> None:
