@@ -272,7 +272,12 @@ def run_build(
     settings = load_settings(environ)
     shown = " ".join(dbt_args)
     echo(f"Building the analytics models at {target.where}: dbt build {shown}".strip())
-    lock_env = {"CRM_LOCK_TIMEOUT": settings.lock_timeout}
+    # The base currency reaches dbt as the default of its var base_currency (dbt_project.yml), so
+    # `--vars '{base_currency: GBP}'` on the command line still overrides it.
+    lock_env = {
+        "CRM_LOCK_TIMEOUT": settings.lock_timeout,
+        "CRM_BASE_CURRENCY": settings.base_currency,
+    }
     attempt = 0
     while True:
         tracker = BuildProgress() if progress is not None else None

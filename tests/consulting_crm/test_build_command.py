@@ -38,6 +38,7 @@ ANALYTICS_MODELS = {
     "fct_stage_history",
     "lead_funnel",
     "pipeline_by_month",
+    "pipeline_by_stage",
     "pipeline_summary",
     "revenue_concentration",
 }
@@ -316,12 +317,12 @@ def test_tally_matches_dbt_summary_on_a_real_build(
     assert (errored, skipped) == (0, 0)
     assert no_op == 3  # the three exposures: a build visits them without running anything
     assert sum(tally.values()) == total
-    # The one warning is the second currency; every model, seed and snapshot ran.
+    # The one warning is the second currency without a rate; every model, seed and snapshot ran.
     assert warned == 1
     artifact = json.loads(result.run_results.read_text(encoding="utf-8"))
     statuses = {entry["unique_id"]: entry["status"] for entry in artifact["results"]}
     assert [node for node, status in statuses.items() if status == "warn"] == [
-        "test.consulting_crm.assert_one_working_currency"
+        "test.consulting_crm.assert_every_deal_has_a_rate"
     ]
     built = {node.split(".")[0] for node in statuses}
     assert built == {"model", "seed", "snapshot", "test", "unit_test", "exposure", "operation"}
@@ -342,11 +343,11 @@ def test_tally_matches_dbt_summary_on_a_real_build(
         (
             [
                 "--select",
-                "assert_one_working_currency",
+                "assert_every_deal_has_a_rate",
                 "--warn-error-options",
                 "{error: [LogTestResult]}",
             ],
-            "test.consulting_crm.assert_one_working_currency",
+            "test.consulting_crm.assert_every_deal_has_a_rate",
             "fail",
         ),
     ],
@@ -531,7 +532,7 @@ def test_build_progress_counts_each_phase_and_names_every_warning(
     seen: list[int] = []
     result = run_build(
         [
-            *("--select", "+assert_one_working_currency", "--indirect-selection", "cautious"),
+            *("--select", "+assert_every_deal_has_a_rate", "--indirect-selection", "cautious"),
             *("--vars", f"{{as_of_date: '{AS_OF_DATE}'}}"),
         ],
         environ=database_environment(conninfo),
@@ -545,5 +546,5 @@ def test_build_progress_counts_each_phase_and_names_every_warning(
     assert seen == sorted(seen) and seen[-1] == progress.finished == progress.total
     assert progress.outcomes["tests"]["warn"] == 1
     assert progress.done["models"] >= 2 and progress.done["seeds"] >= 1
-    assert any("assert_one_working_currency" in problem for problem in progress.problems)
+    assert any("assert_every_deal_has_a_rate" in problem for problem in progress.problems)
     assert DONE_LINE.search(result.output)  # the captured text reads like dbt's own output

@@ -228,7 +228,7 @@ def test_a_failing_dbt_test_fails_the_run(database: str, inbox: Path) -> None:
     (inbox / "projects.csv").write_text(PROJECTS_TWO_CURRENCIES)
     for name in ("accounts.csv", "projects.csv"):
         _old(inbox / name)
-    # Deals in two currencies make assert_one_working_currency warn; this practice wants warnings
+    # A second currency without a rate makes assert_every_deal_has_a_rate warn; this practice wants warnings
     # to fail the night, which is what the extra dbt arguments say.
     code = _nightly(inbox, "--warn-error-options", "{error: [LogTestResult]}")
     assert code == ExitCode.BUILD_FAILED
@@ -237,11 +237,11 @@ def test_a_failing_dbt_test_fails_the_run(database: str, inbox: Path) -> None:
     assert not summary["build"]["passed"]
     assert summary["build"]["counts"]["fail"] == 1
     assert summary["build"]["failures"][0].startswith(
-        "test.consulting_crm.assert_one_working_currency"
+        "test.consulting_crm.assert_every_deal_has_a_rate"
     )
     text = (inbox / "runs" / "latest.txt").read_text()
     assert "BUILD OR FRESHNESS FAILED (exit code 6)" in text
-    assert "assert_one_working_currency" in text
+    assert "assert_every_deal_has_a_rate" in text
 
 
 def test_file_names_that_are_not_utf8_and_a_corrupt_workbook(

@@ -106,6 +106,9 @@ insert into public.activities (
     ('email', 'outbound', '2024-12-01 10:00+00', '{F}', null, null, null, 'Phi: season greetings'),
     ('email', 'outbound', '2025-02-01 10:00+00', null, null, '{L[3]}', null, 'Lara: hello'),
     ('email', 'inbound', '2025-07-03 10:00+00', null, null, '{L[9]}', null, 'Lars: welcome');
+
+-- Each deal opened the day its record was created (the source said so).
+update public.projects set opened_on = (created_at at time zone 'UTC')::date;
 """
 
 # Changes between the first and the second build: they touch only records dated after as_of_date,
@@ -166,14 +169,26 @@ def test_pipeline_summary(built: str) -> None:
         "avg_sales_cycle_days_ttm": Decimal("50.00"),
         # 3 open x 16000/3 x 0.75 / 50 days
         "pipeline_velocity_per_day": Decimal("240.00"),
+        "deals_without_start_date": 0,
+        "deals_without_rate": 0,
+        "base_currency": "EUR",
     }
 
 
 def test_pipeline_by_month(built: str) -> None:
-    by_month = {
-        row.pop("month_start_date"): tuple(row.values())
-        for row in rows(built, "select * from analytics.pipeline_by_month")
+    keys = (
+        "opportunities_created_count",
+        "opportunities_created_amount",
+        "won_count",
+        "won_amount",
+        "lost_count",
+        "lost_amount",
+    )
+    listed = rows(built, "select * from analytics.pipeline_by_month")
+    assert {(row["deals_without_start_date"], row["base_currency"]) for row in listed} == {
+        (0, "EUR")
     }
+    by_month = {row["month_start_date"]: tuple(row[key] for key in keys) for row in listed}
     # (created count, created amount, won count, won amount, lost count, lost amount)
     moving = {
         date(2023, 3, 1): (1, Decimal("2000.00"), 0, Decimal("0.00"), 0, Decimal("0.00")),

@@ -26,9 +26,8 @@ opportunities as (
     select
         account_id,
         stage,
-        is_open,
-        amount,
-        created_date,
+        is_open_as_of,
+        amount_base,
         start_date,
         end_date,
         delivery_status
@@ -81,18 +80,10 @@ pipeline_by_account as (
 
     select
         opportunities.account_id,
+        -- Open as fct_opportunities defines it, amounts in the base currency.
+        sum(case when opportunities.is_open_as_of then 1 else 0 end) as open_opportunity_count,
         sum(
-            case
-                when opportunities.is_open and opportunities.created_date <= as_of.as_of_date
-                    then 1
-                else 0
-            end
-        ) as open_opportunity_count,
-        sum(
-            case
-                when opportunities.is_open and opportunities.created_date <= as_of.as_of_date
-                    then opportunities.amount
-            end
+            case when opportunities.is_open_as_of then opportunities.amount_base end
         ) as open_pipeline_amount,
         -- Won, in active delivery, and the delivery window (open-ended where a date is
         -- missing) covers as_of_date.
