@@ -228,8 +228,8 @@ def test_a_failing_dbt_test_fails_the_run(database: str, inbox: Path) -> None:
     (inbox / "projects.csv").write_text(PROJECTS_TWO_CURRENCIES)
     for name in ("accounts.csv", "projects.csv"):
         _old(inbox / name)
-    # A second currency without a rate makes assert_every_deal_has_a_rate warn; this practice wants warnings
-    # to fail the night, which is what the extra dbt arguments say.
+    # A second currency without a rate makes assert_every_deal_has_a_rate warn; this practice
+    # wants warnings to fail the night, which is what the extra dbt arguments say.
     code = _nightly(inbox, "--warn-error-options", "{error: [LogTestResult]}")
     assert code == ExitCode.BUILD_FAILED
     summary = _latest(inbox)
