@@ -67,17 +67,12 @@ def load_report_data(conn: psycopg.Connection) -> ReportData:
             ).fetchone()
             or {}
         )
-        currency_row = cur.execute(
-            "select currency_code, count(*) as n from analytics.fct_opportunities "
-            "group by currency_code order by n desc, currency_code limit 1"
-        ).fetchone()
+        # The chart beside the open-pipeline card: its breakdown by stage, from the same rows.
         stages = cur.execute(
             """
-            select stage, count(*) as deals, coalesce(sum(amount), 0) as amount,
-                   coalesce(sum(weighted_amount), 0) as weighted
-            from analytics.fct_opportunities
-            where is_open
-            group by stage
+            select stage, open_opportunity_count as deals, open_pipeline_amount as amount,
+                   weighted_pipeline_amount as weighted
+            from analytics.pipeline_by_stage
             """
         ).fetchall()
         months = cur.execute(
@@ -130,7 +125,8 @@ def load_report_data(conn: psycopg.Connection) -> ReportData:
     )
     return ReportData(
         as_of=as_of,
-        currency=str(currency_row["currency_code"]) if currency_row else "EUR",
+        # Every amount in the marts is in the base currency (setting currency.base).
+        currency=str(headline.get("base_currency") or "EUR"),
         headline=dict(headline),
         ttm=dict(ttm),
         pipeline_by_stage=[

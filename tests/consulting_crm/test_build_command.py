@@ -219,8 +219,9 @@ def test_build_is_documented(capsys: pytest.CaptureFixture[str]) -> None:
     assert "Extra arguments go to dbt" in out
 
 
-# Two clients billing in two currencies: a real build on it passes with exactly one warning (the
-# one-working-currency test), which the tally and dbt's own summary line must both show.
+# Two clients billing in two currencies and no exchange rate: a real build on it passes with
+# exactly one warning (the USD deal has no rate), which the tally, dbt's own summary line and our
+# last line must all show.
 TWO_CURRENCIES = """
 insert into public.accounts (account_id, name, domain) values
     ('00000000-0000-0000-0000-0000000000e1', 'Anna Advisory', 'anna.example'),
@@ -280,6 +281,19 @@ def test_quiet_build_captures_dbt_output_without_escape_codes(
     assert "\x1b" not in result.output
     assert echoed[0].endswith("dbt build --select stage_probabilities")
     assert echoed[-1].startswith("Build passed in ")
+
+
+def test_build_names_each_warning_with_its_rows_and_meaning(
+    quiet_build: tuple[str, Path, BuildResult, list[str]],
+) -> None:
+    _, _, _, echoed = quiet_build
+    assert re.fullmatch(
+        r"Build passed with 1 warning in [0-9.]+ s: schema analytics is up to date; "
+        r"assert_every_deal_has_a_rate \(1 row\): Warns, per currency, when deals have an "
+        r"amount that no exchange rate converts into the base currency: those deals are left "
+        r"out of the headline figures and counted\.",
+        echoed[-1],
+    ), echoed[-1]
 
 
 def test_target_path_receives_artifacts_and_logs(

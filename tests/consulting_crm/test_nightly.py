@@ -223,6 +223,28 @@ def test_a_second_concurrent_run_is_refused_and_touches_nothing(
         ).fetchone() == ("other-run",)
 
 
+def test_a_warning_is_a_result_of_the_run(database: str, inbox: Path) -> None:
+    (inbox / "accounts.csv").write_text(GOOD)
+    (inbox / "projects.csv").write_text(PROJECTS_TWO_CURRENCIES)
+    for name in ("accounts.csv", "projects.csv"):
+        _old(inbox / name)
+    assert _nightly(inbox) == ExitCode.OK
+    build = _latest(inbox)["build"]
+    assert build["passed"]
+    assert build["warnings"] == [
+        {
+            "test": "assert_every_deal_has_a_rate",
+            "failing_rows": 1,
+            "meaning": "Warns, per currency, when deals have an amount that no exchange rate "
+            "converts into the base currency: those deals are left out of the headline figures "
+            "and counted.",
+        }
+    ]
+    text = (inbox / "runs" / "latest.txt").read_text()
+    assert "build: passed with 1 warning in" in text
+    assert "warning assert_every_deal_has_a_rate (1 row): Warns, per currency" in text
+
+
 def test_a_failing_dbt_test_fails_the_run(database: str, inbox: Path) -> None:
     (inbox / "accounts.csv").write_text(GOOD)
     (inbox / "projects.csv").write_text(PROJECTS_TWO_CURRENCIES)

@@ -189,6 +189,43 @@ banded as (
 
 ),
 
+reasoned as (
+
+    -- The reasons for the band, in the order the band rules test them, then what else is worth
+    -- knowing; joined with "; ". concat_ws skips the nulls of the signals that do not apply.
+    select
+        *,
+        concat_ws(
+            '; ',
+            case
+                when health_band = 'healthy'
+                    then 'last contact ' || days_since_last_activity || ' days ago'
+            end,
+            case
+                when days_since_last_activity is null then 'never contacted'
+                when days_since_last_activity >= {{ var('health_at_risk_days') }}
+                    then 'no contact for ' || days_since_last_activity || ' days'
+            end,
+            case
+                when
+                    revenue_prior_ttm > 0
+                    and revenue_ttm < {{ var('health_revenue_drop_ratio') }} * revenue_prior_ttm
+                    then 'revenue down '
+                    || round(100 * (1 - revenue_ttm / revenue_prior_ttm))
+                    || ' % on last year'
+            end,
+            case when revenue_ttm = 0 then 'no revenue in the last 12 months' end,
+            case when open_opportunity_count = 0 then 'no open pipeline' end,
+            case
+                when active_project_count = 1 then '1 project in delivery'
+                when active_project_count > 1
+                    then active_project_count || ' projects in delivery'
+            end
+        ) as health_reasons
+    from banded
+
+),
+
 final as (
 
     select
@@ -203,8 +240,9 @@ final as (
         cast(active_project_count as integer) as active_project_count,
         cast(revenue_ttm as numeric(14, 2)) as revenue_ttm,
         cast(revenue_prior_ttm as numeric(14, 2)) as revenue_prior_ttm,
-        health_band
-    from banded
+        health_band,
+        health_reasons
+    from reasoned
 
 )
 
