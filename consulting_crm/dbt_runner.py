@@ -600,15 +600,10 @@ def _meaning(node: Mapping[str, object]) -> str:
         return description
     metadata = node.get("test_metadata")
     if isinstance(metadata, dict):
-        where = ".".join(
-            str(part)
-            for part in (
-                (node.get("attached_node") or "").split(".")[-1] or None,  # type: ignore[union-attr]
-                node.get("column_name"),
-            )
-            if part
-        )
-        return f"the {metadata.get('name')} check on {where or 'the model'} found rows."
+        model = str(node.get("attached_node") or "").split(".")[-1]
+        column = str(node.get("column_name") or "")
+        where = ".".join(part for part in (model, column) if part) or "the model"
+        return f"the {metadata.get('name')} check on {where} found rows."
     return "the test found rows; see dbt's log for them."
 
 
