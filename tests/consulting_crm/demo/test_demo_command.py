@@ -109,6 +109,11 @@ def test_every_generated_record_arrived(demo_run: dict[str, Any]) -> None:
         client_mail = [mail for mail in practice.emails if mail.account is not None]
         assert count("select count(*) from activities") == len(client_mail) + len(practice.tasks)
         assert count("select count(*) from projects") == len(practice.projects)
+        # The practice's wins among its leads arrive as conversions and reach the funnel.
+        converted = [lead for lead in practice.leads if lead.converted_account is not None]
+        assert converted
+        assert count("select count(*) from leads where status = 'converted'") == len(converted)
+        assert count("select sum(leads_converted) from analytics.lead_funnel") == len(converted)
         # The two extra rows with broken emails and the project of an unknown client, and
         # nothing else, are in the reject reports.
         rejected = conn.execute(
@@ -138,7 +143,7 @@ def test_demo_prints_the_figures_and_writes_the_report(
     assert re.search(rf"Open pipeline\s+│\s+€{figures.open_pipeline_amount:,.0f}", printed)
     assert re.search(rf"Recognised revenue\s+│\s+€{figures.revenue_ttm:,.0f}", printed)
     assert "Client health, worst first" in printed
-    assert "0 loaded, 6 already imported" in printed
+    assert "0 loaded, 7 already imported" in printed
 
 
 def test_demo_refuses_a_database_holding_other_data(
