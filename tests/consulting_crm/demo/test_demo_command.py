@@ -67,7 +67,7 @@ def test_demo_succeeds_twice_and_the_second_run_changes_nothing(demo_run: dict[s
     assert demo_run["codes"] == (ExitCode.OK, ExitCode.OK)
     first, second = demo_run["states"]
     assert first == second
-    assert [status for _, _, status in first["batches"]] == ["loaded"] * 6
+    assert [status for _, _, status in first["batches"]] == ["loaded"] * 7
 
 
 def test_headline_figures_equal_what_the_generator_implies(demo_run: dict[str, Any]) -> None:
