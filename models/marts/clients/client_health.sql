@@ -210,9 +210,11 @@ reasoned as (
                 when
                     revenue_prior_ttm > 0
                     and revenue_ttm < {{ var('health_revenue_drop_ratio') }} * revenue_prior_ttm
-                    then 'revenue down '
-                    || round(100 * (1 - revenue_ttm / revenue_prior_ttm))
-                    || ' % on last year'
+                    then concat(
+                            'revenue down ',
+                            round(100 * (1 - revenue_ttm / revenue_prior_ttm)),
+                            ' % on last year'
+                        )
             end,
             case when revenue_ttm = 0 then 'no revenue in the last 12 months' end,
             case when open_opportunity_count = 0 then 'no open pipeline' end,

@@ -132,7 +132,7 @@ unconverted as (
         on
             periods.period_start_month <= unconverted_projects.revenue_month
             and periods.period_end_month >= unconverted_projects.revenue_month
-            and unconverted_projects.revenue_month <= as_of.as_of_month
+            and as_of.as_of_month >= unconverted_projects.revenue_month
     group by periods.period
 
 ),
