@@ -545,6 +545,8 @@ class WarnedTest:
     meaning: str
 
     def line(self) -> str:
+        if self.test.startswith("freshness of "):
+            return f"{self.test}: {self.meaning}"
         return f"{self.test} ({_count(self.failing_rows, 'row')}): {self.meaning}"
 
     def as_dict(self) -> dict[str, object]:
@@ -566,14 +568,26 @@ def warned_tests(path: Path) -> list[WarnedTest]:
         artifact = json.loads(path.read_text(encoding="utf-8"))
     except (FileNotFoundError, json.JSONDecodeError):
         return []
+    results = artifact.get("results", [])
+    # A source freshness run (sources.json): a table quiet past its warn_after warns too.
+    stale = [
+        WarnedTest(
+            test="freshness of " + ".".join(str(result["unique_id"]).split(".")[2:]),
+            failing_rows=0,
+            meaning=_quiet_for(result.get("max_loaded_at_time_ago_in_s")),
+        )
+        for result in results
+        if str(result.get("status")) == "warn"
+        and str(result.get("unique_id", "")).startswith("source.")
+    ]
     warned = [
         result
-        for result in artifact.get("results", [])
+        for result in results
         if str(result.get("status")) == "warn"
         and str(result.get("unique_id", "")).startswith("test.")
     ]
     if not warned:
-        return []
+        return stale
     try:
         nodes = json.loads((path.parent / "manifest.json").read_text(encoding="utf-8"))["nodes"]
     except (FileNotFoundError, json.JSONDecodeError, KeyError):
@@ -591,7 +605,16 @@ def warned_tests(path: Path) -> list[WarnedTest]:
                 meaning=_meaning(node),
             )
         )
-    return warnings
+    return [*stale, *warnings]
+
+
+def _quiet_for(seconds: object) -> str:
+    if isinstance(seconds, int | float) and seconds < 10**9:
+        return (
+            f"no row added or changed for {float(seconds) / 86400:.0f} days; a quiet table is "
+            "worth a look (has its import stopped?)."
+        )
+    return "the table has no rows to date it by."
 
 
 def _meaning(node: Mapping[str, object]) -> str:

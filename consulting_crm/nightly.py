@@ -496,10 +496,9 @@ def render_text(run: NightlyRun, width: int = 100) -> str:
             console.print(f"  - {failure}", highlight=False)
         for warning in step.warnings:
             rows = int(warning["failing_rows"])  # type: ignore[call-overload]
+            counted = "" if rows == 0 else f" ({rows} row{'' if rows == 1 else 's'})"
             console.print(
-                f"  - warning {warning['test']} ({rows} row{'' if rows == 1 else 's'}): "
-                f"{warning['meaning']}",
-                highlight=False,
+                f"  - warning {warning['test']}{counted}: {warning['meaning']}", highlight=False
             )
     for item in run.files:
         if item.status in ("failed", "waiting") or item.rejected:

@@ -138,8 +138,17 @@ def test_an_empty_inbox_builds_and_passes(database: str, inbox: Path, tmp_path: 
     assert summary["freshness"]["passed"] and summary["freshness"]["counts"]["success"] >= 2
     # Tables the practice has not filled yet (no leads, no projects) only warn.
     assert summary["freshness"]["counts"]["warn"] >= 1
+    # ... and each is named: an empty table has no rows to date it by.
+    assert {
+        "test": "freshness of crm.leads",
+        "failing_rows": 0,
+        "meaning": "the table has no rows to date it by.",
+    } in summary["freshness"]["warnings"]
+    assert len(summary["freshness"]["warnings"]) == summary["freshness"]["counts"]["warn"]
     text = (inbox / "runs" / "latest.txt").read_text()
     assert "PASSED (exit code 0)" in text and "No new files in the inbox." in text
+    assert "source freshness: passed with" in text
+    assert "  - warning freshness of crm.leads: the table has no rows to date it by." in text
 
 
 def test_no_import_for_a_month_fails_the_night(database: str, inbox: Path, tmp_path: Path) -> None:

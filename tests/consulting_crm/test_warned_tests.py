@@ -58,3 +58,25 @@ def test_each_warning_gets_its_rows_and_a_meaning(tmp_path: Path) -> None:
         "accepted_range_fct_opportunities_amount__0 (1 row): the accepted_range check on "
         "fct_opportunities.amount found rows.",
     ]
+
+
+def test_a_stale_source_is_a_warning_too(tmp_path: Path) -> None:
+    (tmp_path / "sources.json").write_text(
+        json.dumps(
+            {
+                "results": [
+                    {
+                        "unique_id": "source.consulting_crm.crm.leads",
+                        "status": "warn",
+                        "max_loaded_at_time_ago_in_s": 40 * 86400,
+                    },
+                    {"unique_id": "source.consulting_crm.crm.accounts", "status": "pass"},
+                ]
+            }
+        )
+    )
+    (warning,) = warned_tests(tmp_path / "sources.json")
+    assert warning.line() == (
+        "freshness of crm.leads: no row added or changed for 40 days; a quiet table is worth a "
+        "look (has its import stopped?)."
+    )
