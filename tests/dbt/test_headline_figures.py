@@ -107,8 +107,9 @@ insert into public.activities (
     ('email', 'outbound', '2025-02-01 10:00+00', null, null, '{L[3]}', null, 'Lara: hello'),
     ('email', 'inbound', '2025-07-03 10:00+00', null, null, '{L[9]}', null, 'Lars: welcome');
 
--- Each deal opened the day its record was created (the source said so).
+-- Each deal and lead started the day its record was created (the source said so).
 update public.projects set opened_on = (created_at at time zone 'UTC')::date;
+update public.leads set opened_on = (created_at at time zone 'UTC')::date;
 """
 
 # Changes between the first and the second build: they touch only records dated after as_of_date,
