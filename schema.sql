@@ -870,6 +870,84 @@ end
 $activity_relations_security$;
 -- END shared activities (issue 15, schema version 5) ------------------------------------------
 
+-- BEGIN business dates and exchange rates (issue 15, schema version 5) -------------------------
+-- created_at is when the record was first known (an audit fact: the import day when the file has
+-- no creation date). opened_on is the business date a lead or deal started, filled only when the
+-- source gives it (Salesforce/HubSpot CreatedDate, a generic file's opened_on column); unknown is
+-- NULL, never a guess. Sales-cycle figures use opened_on and leave deals without it out.
+-- public.exchange_rates: the rates the user maintains (no network): one base-currency amount per
+-- unit of a currency from a day on. A deal in a currency without a rate on its date is left out
+-- of the headline figures and counted, never summed as if it were the base currency.
+-- ---------------------------------------------------------------------------------------------
+alter table public.leads add column if not exists opened_on date;
+alter table public.projects add column if not exists opened_on date;
+comment on column public.leads.opened_on is
+    'The day the lead first came in, when the source says so; NULL when unknown.';
+comment on column public.projects.opened_on is
+    'The day the deal was opened, when the source says so; NULL when unknown.';
+
+create table if not exists public.exchange_rates (
+    exchange_rate_id uuid primary key default gen_random_uuid(),
+    currency_code text not null,
+    base_currency text not null,
+    valid_from date not null,
+    rate numeric(18, 8) not null,
+    note text,
+    created_at timestamptz not null default now(),
+    updated_at timestamptz not null default now(),
+    constraint exchange_rates_currency_code_format check (currency_code ~ '^[A-Z]{3}$'),
+    constraint exchange_rates_base_currency_format check (base_currency ~ '^[A-Z]{3}$'),
+    constraint exchange_rates_not_to_itself check (currency_code <> base_currency),
+    constraint exchange_rates_rate_positive check (rate > 0),
+    constraint exchange_rates_note_length check (char_length(note) <= 255),
+    constraint exchange_rates_one_rate_a_day unique (currency_code, base_currency, valid_from)
+);
+comment on table public.exchange_rates is
+    'Exchange rates you maintain: 1 unit of currency_code is worth rate units of base_currency '
+    'from valid_from until the next row of the same pair. Read by dbt (currency.base).';
+
+do $exchange_rates_security$
+declare
+    command text;
+    clauses constant jsonb := jsonb_build_object(
+        'select', 'using ((select crm_private.is_member()))',
+        'insert', 'with check ((select crm_private.is_member()))',
+        'update',
+            'using ((select crm_private.is_member())) with check ((select crm_private.is_member()))',
+        'delete', 'using ((select crm_private.is_member()))'
+    );
+begin
+    if not exists (
+        select from pg_catalog.pg_trigger
+        where tgname = 'exchange_rates_set_updated_at'
+          and tgrelid = 'public.exchange_rates'::regclass
+    ) then
+        create trigger exchange_rates_set_updated_at before update on public.exchange_rates
+            for each row when (old.* is distinct from new.*)
+            execute function ingest.set_updated_at();
+    end if;
+    alter table public.exchange_rates enable row level security;
+    revoke all on public.exchange_rates from anon;
+    revoke truncate, references, trigger on public.exchange_rates from authenticated;
+    grant select, insert, update, delete on public.exchange_rates to authenticated, service_role;
+    revoke all on public.exchange_rates from powerbi_reader;
+    foreach command in array array['select', 'insert', 'update', 'delete']
+    loop
+        if not exists (
+            select from pg_catalog.pg_policies
+            where schemaname = 'public' and tablename = 'exchange_rates'
+              and policyname = 'members_' || command
+        ) then
+            execute format(
+                'create policy %I on public.exchange_rates for %s to authenticated %s',
+                'members_' || command, command, clauses ->> command
+            );
+        end if;
+    end loop;
+end
+$exchange_rates_security$;
+-- END business dates and exchange rates (issue 15, schema version 5) ---------------------------
+
 -- ---------------------------------------------------------------------------------------------
 -- Version record.
 -- ---------------------------------------------------------------------------------------------
@@ -882,5 +960,6 @@ values
     (4, 'length limits on text columns (<table>_<column>_length); external ids unique per '
         'source system (external_system)'),
     (5, 'shared activities: public.activity_relations (further contacts and leads of an '
-        'activity, Salesforce TaskRelation/EventRelation)')
+        'activity, Salesforce TaskRelation/EventRelation); business start dates '
+        '(leads.opened_on, projects.opened_on); public.exchange_rates')
 on conflict (version) do nothing;

@@ -272,7 +272,12 @@ def run_build(
     settings = load_settings(environ)
     shown = " ".join(dbt_args)
     echo(f"Building the analytics models at {target.where}: dbt build {shown}".strip())
-    lock_env = {"CRM_LOCK_TIMEOUT": settings.lock_timeout}
+    # The base currency reaches dbt as the default of its var base_currency (dbt_project.yml), so
+    # `--vars '{base_currency: GBP}'` on the command line still overrides it.
+    lock_env = {
+        "CRM_LOCK_TIMEOUT": settings.lock_timeout,
+        "CRM_BASE_CURRENCY": settings.base_currency,
+    }
     attempt = 0
     while True:
         tracker = BuildProgress() if progress is not None else None
@@ -307,7 +312,15 @@ def run_build(
         )
         time.sleep(retry_pause)
     if result.exit_code == ExitCode.OK:
-        echo(f"Build passed in {result.seconds:.1f} s: schema analytics is up to date.")
+        warnings = warned_tests(result.run_results) if result.run_results else []
+        if warnings:
+            echo(
+                f"Build passed with {_count(len(warnings), 'warning')} in {result.seconds:.1f} s: "
+                "schema analytics is up to date; "
+                + "; ".join(warning.line() for warning in warnings)
+            )
+        else:
+            echo(f"Build passed in {result.seconds:.1f} s: schema analytics is up to date.")
     else:
         echo(
             f"Build failed after {result.seconds:.1f} s (dbt exit code {result.dbt_exit_code}); "
@@ -537,6 +550,100 @@ def _where_the_failures_are(result: BuildResult) -> str:
         return f"failing: {shown}."
     lines = [line.strip() for line in result.output.splitlines() if line.strip()]
     return "dbt's last words: " + " / ".join(lines[-3:]) if lines else "dbt printed nothing."
+
+
+@dataclass(frozen=True)
+class WarnedTest:
+    """A data test that found rows but only warns: its name, how many rows, and what it means."""
+
+    test: str
+    failing_rows: int
+    meaning: str
+
+    def line(self) -> str:
+        if self.test.startswith("freshness of "):
+            return f"{self.test}: {self.meaning}"
+        return f"{self.test} ({_count(self.failing_rows, 'row')}): {self.meaning}"
+
+    def as_dict(self) -> dict[str, object]:
+        return {"test": self.test, "failing_rows": self.failing_rows, "meaning": self.meaning}
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
+def warned_tests(path: Path) -> list[WarnedTest]:
+    """Every test that ended in ``warn`` in a results artifact, with its one line of meaning.
+
+    The meaning is the test's description (data-tests/_data_tests.yml for our singular tests),
+    else what a generic test checks on which model and column, read from the manifest dbt wrote
+    next to the results.
+    """
+    try:
+        artifact = json.loads(path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, json.JSONDecodeError):
+        return []
+    results = artifact.get("results", [])
+    # A source freshness run (sources.json): a table quiet past its warn_after warns too.
+    stale = [
+        WarnedTest(
+            test="freshness of " + ".".join(str(result["unique_id"]).split(".")[2:]),
+            failing_rows=0,
+            meaning=_quiet_for(result.get("max_loaded_at_time_ago_in_s")),
+        )
+        for result in results
+        if str(result.get("status")) == "warn"
+        and str(result.get("unique_id", "")).startswith("source.")
+    ]
+    warned = [
+        result
+        for result in results
+        if str(result.get("status")) == "warn"
+        and str(result.get("unique_id", "")).startswith("test.")
+    ]
+    if not warned:
+        return stale
+    try:
+        nodes = json.loads((path.parent / "manifest.json").read_text(encoding="utf-8"))["nodes"]
+    except (FileNotFoundError, json.JSONDecodeError, KeyError):
+        nodes = {}
+    warnings = []
+    for result in warned:
+        unique_id = str(result["unique_id"])
+        node = nodes.get(unique_id, {})
+        name = str(node.get("name") or unique_id.split(".")[2])
+        failures = result.get("failures")
+        warnings.append(
+            WarnedTest(
+                test=name,
+                failing_rows=int(failures) if isinstance(failures, int) else 0,
+                meaning=_meaning(node),
+            )
+        )
+    return [*stale, *warnings]
+
+
+def _quiet_for(seconds: object) -> str:
+    if isinstance(seconds, int | float) and seconds < 10**9:
+        return (
+            f"no row added or changed for {float(seconds) / 86400:.0f} days; a quiet table is "
+            "worth a look (has its import stopped?)."
+        )
+    return "the table has no rows to date it by."
+
+
+def _meaning(node: Mapping[str, object]) -> str:
+    description = " ".join(str(node.get("description") or "").split())
+    if description:
+        return description
+    metadata = node.get("test_metadata")
+    if isinstance(metadata, dict):
+        model = str(node.get("attached_node") or "").split(".")[-1]
+        column = str(node.get("column_name") or "")
+        where = ".".join(part for part in (model, column) if part) or "the model"
+        return f"the {metadata.get('name')} check on {where} found rows."
+    return "the test found rows; see dbt's log for them."
 
 
 def _failing_nodes(path: Path) -> list[str]:

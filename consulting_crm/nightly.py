@@ -50,6 +50,7 @@ from consulting_crm.dbt_runner import (
     run_build,
     run_source_freshness,
     tally_run_results,
+    warned_tests,
 )
 from consulting_crm.settings import Settings, crm_home, load_settings, profiles_dir
 from ingest.dispatch import import_file, is_importable, is_mail, passed_over
@@ -106,6 +107,8 @@ class StepOutcome:
     seconds: float
     counts: dict[str, int] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
+    # Each test that warned: {"test", "failing_rows", "meaning"}; the step still passed.
+    warnings: list[dict[str, object]] = field(default_factory=list)
 
 
 @dataclass
@@ -450,9 +453,11 @@ def _reason_text(entry: Path, results: list[FileResult]) -> str:
 def _outcome(result: BuildResult) -> StepOutcome:
     counts: dict[str, int] = {}
     failures: list[str] = []
+    warnings: list[dict[str, object]] = []
     if result.run_results is not None:
         counts = tally_run_results(result.run_results)
         failures = _failures(result.run_results)
+        warnings = [warning.as_dict() for warning in warned_tests(result.run_results)]
     elif result.exit_code != ExitCode.OK:
         tail = [line for line in result.output.splitlines() if line.strip()][-5:]
         failures = tail or ["dbt stopped before it wrote any results"]
@@ -462,6 +467,7 @@ def _outcome(result: BuildResult) -> StepOutcome:
         seconds=round(result.seconds, 1),
         counts=counts,
         failures=failures,
+        warnings=warnings,
     )
 
 
@@ -536,9 +542,18 @@ def render_text(run: NightlyRun, width: int = 100) -> str:
             continue
         counts = ", ".join(f"{count} {name}" for name, count in step.counts.items() if count)
         state = "passed" if step.passed else f"FAILED (dbt exit code {step.exit_code})"
+        if step.passed and step.warnings:
+            many = len(step.warnings)
+            state = f"passed with {many} warning{'' if many == 1 else 's'}"
         console.print(f"{label}: {state} in {step.seconds:.0f} s; {counts or 'no results'}")
         for failure in step.failures[:10]:
             console.print(f"  - {failure}", highlight=False)
+        for warning in step.warnings:
+            rows = int(warning["failing_rows"])  # type: ignore[call-overload]
+            counted = "" if rows == 0 else f" ({rows} row{'' if rows == 1 else 's'})"
+            console.print(
+                f"  - warning {warning['test']}{counted}: {warning['meaning']}", highlight=False
+            )
     for item in run.files:
         if item.status in ("failed", "waiting") or item.rejected:
             note = item.message or ""

@@ -49,6 +49,11 @@ KEYS: dict[str, tuple[str, str]] = {
         "int",
         "how often a build that timed out on a lock runs again; default 2",
     ),
+    "currency.base": (
+        "str",
+        "currency of every headline figure (ISO 4217 code, e.g. EUR); amounts in other currencies "
+        "are converted with the rates in public.exchange_rates; default EUR",
+    ),
     "serve.persist": (
         "bool",
         "the embedded server listens for BI tools again whenever it starts (crm db serve once)",
@@ -68,6 +73,7 @@ KEYS: dict[str, tuple[str, str]] = {
 }
 DEFAULT_LOCK_TIMEOUT = "2min"
 DEFAULT_LOCK_RETRIES = 2
+DEFAULT_BASE_CURRENCY = "EUR"
 DEFAULT_SERVE_LISTEN = "127.0.0.1"
 DEFAULT_SERVE_PORT = 5433
 DEFAULT_RUNS_DIR = "runs"
@@ -90,6 +96,7 @@ class Settings:
     years: tuple[int, int] = (1900, 2100)
     lock_timeout: str = DEFAULT_LOCK_TIMEOUT
     lock_retries: int = DEFAULT_LOCK_RETRIES
+    base_currency: str = DEFAULT_BASE_CURRENCY
     serve_persist: bool = False
     serve_listen: str = DEFAULT_SERVE_LISTEN
     serve_port: int = DEFAULT_SERVE_PORT
@@ -161,6 +168,7 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
         years=_year_range(str(values.get("import.years", "1900-2100"))),
         lock_timeout=str(values.get("build.lock_timeout", DEFAULT_LOCK_TIMEOUT)),
         lock_retries=int(values.get("build.lock_retries", DEFAULT_LOCK_RETRIES)),  # type: ignore[call-overload]
+        base_currency=str(values.get("currency.base", DEFAULT_BASE_CURRENCY)).upper(),
         serve_persist=bool(values.get("serve.persist", False)),
         serve_listen=str(values.get("serve.listen", DEFAULT_SERVE_LISTEN)),
         serve_port=int(values.get("serve.port", DEFAULT_SERVE_PORT)),  # type: ignore[call-overload]
@@ -249,6 +257,10 @@ def _checked(path: Path, name: str, value: object) -> object:
     if name == "build.lock_timeout" and not _INTERVAL.match(str(value)):
         raise CrmError(
             f'{where} must be an interval such as "2min", "30s" or "500ms", not {value!r}.'
+        )
+    if name == "currency.base" and not re.fullmatch(r"[A-Za-z]{3}", str(value)):
+        raise CrmError(
+            f'{where} must be a three-letter ISO 4217 code such as "EUR", not {value!r}.'
         )
     if name == "serve.listen" and not _ADDRESS.match(str(value)):
         raise CrmError(

@@ -198,6 +198,9 @@ def _url(*names: str) -> tuple[Field, ...]:
 # First-touch facts: when a record was first known keeps the earliest date any import gave, and
 # where it came from is written once; a record's external id is the first one it got.
 CREATED_AT = Field("created_at", "timestamp", default="now()", merge="earliest")
+# The business date a lead or deal started, only when the source says so (NULL: unknown);
+# created_at is the audit date and gets the import time when a file has none.
+OPENED_ON = Field("opened_on", "date", merge="earliest")
 LEAD_SOURCE = Field("lead_source", merge="fill_blank")
 EXTERNAL_ID = Field("external_id", "key", merge="fill_blank")
 ACCOUNT_REFERENCES = (
@@ -225,6 +228,7 @@ LEADS = Entity(
         Field("converted_contact_id", "id", references=("converted_contact_external_id",)),
         Field("converted_project_id", "id", references=("converted_project_external_id",)),
         Field("converted_date", "date"),
+        OPENED_ON,
         CREATED_AT,
     ),
     references=(
@@ -301,6 +305,7 @@ PROJECTS = Entity(
         LEAD_SOURCE,
         *_text("project_type", "next_step"),
         DESCRIPTION,
+        OPENED_ON,
         CREATED_AT,
     ),
     references=(

@@ -536,6 +536,16 @@ def _validate_chunk(
         from_constant = from_constant.where(~blank, from_constant + "," + target)
     typed, rejections_in_values = validate_frame(raw, fields, sources, context, row_numbers)
     rejections.extend(rejections_in_values)
+    if "opened_on" in fields and "created_at" in typed:
+        # The file's own creation date of a lead or deal is the day it started (opened_on), as
+        # written in the file; without one, created_at is only the import time, no business date.
+        written = typed["created_at"].astype(object).where(typed["created_at"].notna(), None)
+        from_created = written.map(lambda value: None if value is None else str(value)[:10])
+        if "opened_on" in typed:
+            given = typed["opened_on"]
+            typed["opened_on"] = given.astype(object).where(given.notna(), from_created)
+        else:
+            typed["opened_on"] = from_created
     identity = ROW_IDENTITY.get(variant.entity)
     if identity is not None and not typed.empty:
         present = [column for column in identity if column in typed]

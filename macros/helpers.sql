@@ -50,3 +50,18 @@
             and projects.amount is not null
     )
 {%- endmacro %}
+
+
+{#
+    The base currency of every headline figure (var base_currency, from the setting
+    currency.base), as a SQL text literal. An ISO 4217 code: three capital letters.
+#}
+{% macro base_currency() -%}
+    {%- set code = var('base_currency', 'EUR') | string | trim | upper -%}
+    {%- if not modules.re.match('^[A-Z]{3}$', code) -%}
+        {{ exceptions.raise_compiler_error(
+            "var base_currency must be an ISO 4217 code such as EUR, got '" ~ code ~ "'"
+        ) }}
+    {%- endif -%}
+    cast('{{ code }}' as text)
+{%- endmacro %}

@@ -32,6 +32,8 @@ insert into public.activities
     (activity_id, activity_type, occurred_at, account_id, external_id)
 values ('{ACTIVITY}', 'note', '2025-01-02 10:00+00', '{ACCOUNT}', 'act-1');
 insert into public.activity_relations (activity_id, lead_id) values ('{ACTIVITY}', '{LEAD}');
+insert into public.exchange_rates (currency_code, base_currency, valid_from, rate)
+values ('GBP', 'EUR', '2025-01-01', 1.17);
 """
 
 # (rule, statement, expected SQLSTATE class)
@@ -237,6 +239,24 @@ VIOLATIONS: list[tuple[str, str, ErrorTypes]] = [
         "insert into ingest.rejected_rows (import_batch_id, row_number, reason_code, message) "
         "values (-1, 2, 'bad', 'bad')",
         errors.ForeignKeyViolation,
+    ),
+    (
+        "exchange rate is positive",
+        "insert into exchange_rates (currency_code, base_currency, valid_from, rate) "
+        "values ('USD', 'EUR', '2025-01-01', 0)",
+        errors.CheckViolation,
+    ),
+    (
+        "exchange rate currency is an ISO code",
+        "insert into exchange_rates (currency_code, base_currency, valid_from, rate) "
+        "values ('usd', 'EUR', '2025-01-01', 1)",
+        errors.CheckViolation,
+    ),
+    (
+        "one exchange rate per pair and day",
+        "insert into exchange_rates (currency_code, base_currency, valid_from, rate) "
+        "values ('GBP', 'EUR', '2025-01-01', 1.2)",
+        errors.UniqueViolation,
     ),
 ]
 
@@ -552,7 +572,7 @@ def test_every_public_table_has_row_level_security(conn: psycopg.Connection) -> 
         "select relname, relrowsecurity from pg_class "
         "where relnamespace = 'public'::regnamespace and relkind = 'r' order by relname"
     ).fetchall()
-    assert rows == [(table, True) for table in sorted(db.PUBLIC_TABLES)]
+    assert rows == [(table, True) for table in sorted((*db.PUBLIC_TABLES, "exchange_rates"))]
 
 
 def test_every_foreign_key_column_is_indexed(conn: psycopg.Connection) -> None:

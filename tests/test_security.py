@@ -24,6 +24,8 @@ MEMBER = "11111111-1111-4111-8111-111111111111"
 STRANGER = "22222222-2222-4222-8222-222222222222"
 
 # Per table: a valid insert, the key it returns, a harmless update of the new row.
+# The CRM's tables and the exchange rates the user keeps: the same members-only rules on each.
+GUARDED_TABLES = (*db.PUBLIC_TABLES, "exchange_rates")
 WRITES: dict[str, tuple[str, str, str]] = {
     "accounts": ("insert into public.accounts (name) values ('Contoso')", "account_id", "industry"),
     "contacts": (
@@ -48,6 +50,12 @@ WRITES: dict[str, tuple[str, str, str]] = {
         f"values ('{ACTIVITY}', '{CONTACT}')",
         "activity_relation_id",
         "source",
+    ),
+    "exchange_rates": (
+        "insert into public.exchange_rates (currency_code, base_currency, valid_from, rate) "
+        "values ('USD', 'EUR', '2025-01-01', 0.92)",
+        "exchange_rate_id",
+        "note",
     ),
 }
 SEEDED_KEYS = {
@@ -91,12 +99,12 @@ def api(conn: psycopg.Connection) -> psycopg.Connection:
 
 def test_member_reads_every_table(api: psycopg.Connection) -> None:
     sign_in(api, MEMBER)
-    assert {table: count(api, table) for table in db.PUBLIC_TABLES} == dict.fromkeys(
-        db.PUBLIC_TABLES, 1
+    assert {table: count(api, table) for table in GUARDED_TABLES} == dict.fromkeys(
+        GUARDED_TABLES, 1
     )
 
 
-@pytest.mark.parametrize("table", db.PUBLIC_TABLES)
+@pytest.mark.parametrize("table", GUARDED_TABLES)
 def test_member_inserts_updates_and_deletes(api: psycopg.Connection, table: str) -> None:
     insert, key, column = WRITES[table]
     sign_in(api, MEMBER)
@@ -122,7 +130,7 @@ def test_member_inserts_updates_and_deletes(api: psycopg.Connection, table: str)
 
 def test_member_cannot_truncate(api: psycopg.Connection) -> None:
     # TRUNCATE bypasses row level security, so no API role has it.
-    for table in db.PUBLIC_TABLES:
+    for table in GUARDED_TABLES:
         sign_in(api, MEMBER)
         with pytest.raises(errors.InsufficientPrivilege), api.transaction():
             api.execute(sql.SQL("truncate public.{} cascade").format(sql.Identifier(table)))
@@ -136,12 +144,12 @@ def test_member_cannot_truncate(api: psycopg.Connection) -> None:
 @pytest.mark.parametrize("user", [STRANGER, None], ids=["stranger", "no-sub-claim"])
 def test_non_member_sees_no_rows(api: psycopg.Connection, user: str | None) -> None:
     sign_in(api, user)
-    assert {table: count(api, table) for table in db.PUBLIC_TABLES} == dict.fromkeys(
-        db.PUBLIC_TABLES, 0
+    assert {table: count(api, table) for table in GUARDED_TABLES} == dict.fromkeys(
+        GUARDED_TABLES, 0
     )
 
 
-@pytest.mark.parametrize("table", db.PUBLIC_TABLES)
+@pytest.mark.parametrize("table", GUARDED_TABLES)
 def test_non_member_insert_is_refused_by_the_policy(api: psycopg.Connection, table: str) -> None:
     insert, _, _ = WRITES[table]
     sign_in(api, STRANGER)
@@ -150,7 +158,7 @@ def test_non_member_insert_is_refused_by_the_policy(api: psycopg.Connection, tab
         api.execute(insert)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("table", db.PUBLIC_TABLES)
+@pytest.mark.parametrize("table", GUARDED_TABLES)
 def test_non_member_update_and_delete_touch_no_row(api: psycopg.Connection, table: str) -> None:
     # Row level security hides the rows from UPDATE and DELETE: no error, zero rows affected.
     _, key, column = WRITES[table]
@@ -174,7 +182,7 @@ def test_non_member_update_and_delete_touch_no_row(api: psycopg.Connection, tabl
 
 def test_non_member_cannot_truncate_or_add_themselves(api: psycopg.Connection) -> None:
     statements = [
-        *[f"truncate public.{table} cascade" for table in db.PUBLIC_TABLES],
+        *[f"truncate public.{table} cascade" for table in GUARDED_TABLES],
         f"insert into crm_private.members (user_id) values ('{STRANGER}')",
         f"update crm_private.members set user_id = '{STRANGER}'",
         "delete from crm_private.members",
@@ -203,9 +211,9 @@ def test_a_member_sees_only_their_own_membership(api: psycopg.Connection) -> Non
 @pytest.mark.parametrize("claims_of", [None, MEMBER], ids=["no-sub", "member-sub"])
 def test_anon_can_do_nothing(api: psycopg.Connection, claims_of: str | None) -> None:
     statements = [
-        *[f"select count(*) from public.{table}" for table in db.PUBLIC_TABLES],
-        *[WRITES[table][0] for table in db.PUBLIC_TABLES],
-        *[f"delete from public.{table}" for table in db.PUBLIC_TABLES],
+        *[f"select count(*) from public.{table}" for table in GUARDED_TABLES],
+        *[WRITES[table][0] for table in GUARDED_TABLES],
+        *[f"delete from public.{table}" for table in GUARDED_TABLES],
         "update public.leads set company = 'Defaced'",
         "truncate public.leads cascade",
         "select count(*) from crm_private.members",
@@ -385,14 +393,14 @@ def test_version_2_database_is_upgraded_in_place(make_database: Callable[..., st
             "select count(*) from information_schema.role_table_grants "
             "where grantee = 'anon' and table_schema = 'public'"
         ).fetchone()
-        counts = {table: count(conn, table) for table in db.PUBLIC_TABLES}
+        counts = {table: count(conn, table) for table in GUARDED_TABLES}
         assert lint_findings(conn) == {}
     assert policies == [
         (table, "members_delete,members_insert,members_select,members_update")
-        for table in sorted(db.PUBLIC_TABLES)
+        for table in sorted(GUARDED_TABLES)
     ]
     assert anon == (0,)
-    assert counts == dict.fromkeys(db.PUBLIC_TABLES, 1)
+    assert counts == dict.fromkeys(GUARDED_TABLES, 1)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -35,6 +35,7 @@ class DemoFiles:
     accounts: Path
     hubspot_contacts: Path
     linkedin: Path
+    lead_conversions: Path
     projects: Path
     salesforce_tasks: Path
     mailbox: Path
@@ -44,6 +45,7 @@ class DemoFiles:
             self.accounts,
             self.hubspot_contacts,
             self.linkedin,
+            self.lead_conversions,
             self.projects,
             self.salesforce_tasks,
             self.mailbox,
@@ -57,6 +59,7 @@ def write_demo_files(practice: Practice, out: Path) -> DemoFiles:
         accounts=out / "accounts.xlsx",
         hubspot_contacts=out / "hubspot-contacts-export.csv",
         linkedin=out / "Connections.csv",
+        lead_conversions=out / "lead-conversions.csv",
         projects=out / "projects.csv",
         salesforce_tasks=out / "salesforce-tasks-report.csv",
         mailbox=out / "Takeout" / "Mail" / "All mail Including Spam and Trash.mbox",
@@ -64,6 +67,7 @@ def write_demo_files(practice: Practice, out: Path) -> DemoFiles:
     write_accounts_xlsx(practice, files.accounts)
     write_hubspot_contacts(practice, files.hubspot_contacts)
     write_linkedin_connections(practice, files.linkedin)
+    write_lead_conversions(practice, files.lead_conversions)
     write_projects_csv(practice, files.projects)
     write_salesforce_tasks(practice, files.salesforce_tasks)
     write_gmail_mbox(practice, files.mailbox)
@@ -190,6 +194,25 @@ def write_hubspot_contacts(practice: Practice, path: Path) -> None:
                          "NEW", f"{lead.created_at:%Y-%m-%d %H:%M}", "", "", "", "", "",
                          "OFFLINE"])  # fmt: skip
     path.write_bytes(b"\xef\xbb\xbf" + _csv_text(rows).encode("utf-8"))
+
+
+def write_lead_conversions(practice: Practice, path: Path) -> None:
+    """The leads that became clients, in our leads template: the consultant's own list of wins."""
+    rows: list[list[object]] = [
+        ["email", "status", "converted_account_external_id", "converted_date"]
+    ]
+    for lead in practice.leads:
+        if lead.converted_account is None or lead.converted_date is None:
+            continue
+        rows.append(
+            [
+                lead.email,
+                "converted",
+                lead.converted_account.salesforce_id,
+                lead.converted_date.isoformat(),
+            ]
+        )
+    path.write_bytes(_csv_text(rows).encode("utf-8"))
 
 
 def write_linkedin_connections(practice: Practice, path: Path) -> None:

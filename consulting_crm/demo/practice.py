@@ -122,6 +122,8 @@ class Lead:
     linkedin_url: str | None = None
     phone: str | None = None
     country: str | None = None
+    converted_account: Account | None = None  # the client the lead became, if it did
+    converted_date: date | None = None
 
 
 @dataclass
@@ -374,9 +376,31 @@ def generate_practice(*, seed: int = 7, scale: int = 1, as_of: date = DEMO_AS_OF
             )
         )
 
+    # A random stream of its own, so converting leads changes none of the other records.
+    _convert_leads(random.Random(seed * 1000 + 15), practice)
     _generate_mail(rng, practice, contacts_by_account, history_start)
     _generate_tasks(rng, practice, contacts_by_account)
     return practice
+
+
+# The HubSpot lead statuses of people who got far enough to become a client, and the share of
+# them who did; conversion takes one to three months from the first contact.
+CONVERTIBLE_STATUSES = ("OPEN_DEAL", "IN_PROGRESS", "CONNECTED")
+CONVERSION_SHARE = 0.4
+
+
+def _convert_leads(rng: random.Random, practice: Practice) -> None:
+    """Mark some HubSpot leads as converted into a client, as a practice records a won lead."""
+    for lead in practice.leads:
+        if lead.channel != "hubspot" or lead.email is None:
+            continue
+        if lead.hubspot_status not in CONVERTIBLE_STATUSES or rng.random() >= CONVERSION_SHARE:
+            continue
+        converted = lead.created_at.date() + timedelta(days=rng.randint(20, 90))
+        if converted > practice.as_of:
+            continue
+        lead.converted_account = rng.choice(practice.accounts)
+        lead.converted_date = converted
 
 
 def _generate_mail(

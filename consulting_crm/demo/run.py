@@ -192,6 +192,7 @@ def _print_files(console: Console, files: DemoFiles, out: Path) -> None:
         files.accounts: "client list, Excel workbook",
         files.hubspot_contacts: "HubSpot contacts export (UTF-8 with BOM, 2 bad emails)",
         files.linkedin: "LinkedIn Connections.csv (notes preamble)",
+        files.lead_conversions: "the leads that became clients, in our leads template",
         files.projects: "projects in our template (sep=;, decimal commas, 1 unknown client)",
         files.salesforce_tasks: "Salesforce task report (calls and emails)",
         files.mailbox: "Gmail Takeout mbox, three years of client mail",

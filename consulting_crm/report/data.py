@@ -76,13 +76,12 @@ def load_report_data(conn: psycopg.Connection) -> ReportData:
                 "where table_schema = 'analytics' and table_name = 'client_health'"
             ).fetchall()
         }
+        # The chart beside the open-pipeline card: its breakdown by stage, from the same rows.
         stages = cur.execute(
             """
-            select stage, count(*) as deals, coalesce(sum(amount), 0) as amount,
-                   coalesce(sum(weighted_amount), 0) as weighted
-            from analytics.fct_opportunities
-            where is_open
-            group by stage
+            select stage, open_opportunity_count as deals, open_pipeline_amount as amount,
+                   weighted_pipeline_amount as weighted
+            from analytics.pipeline_by_stage
             """
         ).fetchall()
         months = cur.execute(

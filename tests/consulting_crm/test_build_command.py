@@ -39,6 +39,7 @@ ANALYTICS_MODELS = {
     "fct_stage_history",
     "lead_funnel",
     "pipeline_by_month",
+    "pipeline_by_stage",
     "pipeline_summary",
     "revenue_concentration",
 }
@@ -219,8 +220,9 @@ def test_build_is_documented(capsys: pytest.CaptureFixture[str]) -> None:
     assert "Extra arguments go to dbt" in out
 
 
-# Two clients billing in two currencies: a real build on it passes with exactly one warning (the
-# one-working-currency test), which the tally and dbt's own summary line must both show.
+# Two clients billing in two currencies and no exchange rate: a real build on it passes with
+# exactly one warning (the USD deal has no rate), which the tally, dbt's own summary line and our
+# last line must all show.
 TWO_CURRENCIES = """
 insert into public.accounts (account_id, name, domain) values
     ('00000000-0000-0000-0000-0000000000e1', 'Anna Advisory', 'anna.example'),
@@ -282,6 +284,19 @@ def test_quiet_build_captures_dbt_output_without_escape_codes(
     assert echoed[-1].startswith("Build passed in ")
 
 
+def test_build_names_each_warning_with_its_rows_and_meaning(
+    quiet_build: tuple[str, Path, BuildResult, list[str]],
+) -> None:
+    _, _, _, echoed = quiet_build
+    assert re.fullmatch(
+        r"Build passed with 1 warning in [0-9.]+ s: schema analytics is up to date; "
+        r"assert_every_deal_has_a_rate \(1 row\): Warns, per currency, when deals have an "
+        r"amount that no exchange rate converts into the base currency: those deals are left "
+        r"out of the headline figures and counted\.",
+        echoed[-1],
+    ), echoed[-1]
+
+
 def test_target_path_receives_artifacts_and_logs(
     quiet_build: tuple[str, Path, BuildResult, list[str]],
 ) -> None:
@@ -317,12 +332,12 @@ def test_tally_matches_dbt_summary_on_a_real_build(
     assert (errored, skipped) == (0, 0)
     assert no_op == 3  # the three exposures: a build visits them without running anything
     assert sum(tally.values()) == total
-    # The one warning is the second currency; every model, seed and snapshot ran.
+    # The one warning is the second currency without a rate; every model, seed and snapshot ran.
     assert warned == 1
     artifact = json.loads(result.run_results.read_text(encoding="utf-8"))
     statuses = {entry["unique_id"]: entry["status"] for entry in artifact["results"]}
     assert [node for node, status in statuses.items() if status == "warn"] == [
-        "test.consulting_crm.assert_one_working_currency"
+        "test.consulting_crm.assert_every_deal_has_a_rate"
     ]
     built = {node.split(".")[0] for node in statuses}
     assert built == {"model", "seed", "snapshot", "test", "unit_test", "exposure", "operation"}
@@ -343,11 +358,11 @@ def test_tally_matches_dbt_summary_on_a_real_build(
         (
             [
                 "--select",
-                "assert_one_working_currency",
+                "assert_every_deal_has_a_rate",
                 "--warn-error-options",
                 "{error: [LogTestResult]}",
             ],
-            "test.consulting_crm.assert_one_working_currency",
+            "test.consulting_crm.assert_every_deal_has_a_rate",
             "fail",
         ),
     ],
@@ -532,7 +547,7 @@ def test_build_progress_counts_each_phase_and_names_every_warning(
     seen: list[int] = []
     result = run_build(
         [
-            *("--select", "+assert_one_working_currency", "--indirect-selection", "cautious"),
+            *("--select", "+assert_every_deal_has_a_rate", "--indirect-selection", "cautious"),
             *("--vars", f"{{as_of_date: '{AS_OF_DATE}'}}"),
         ],
         environ=database_environment(conninfo),
@@ -546,5 +561,5 @@ def test_build_progress_counts_each_phase_and_names_every_warning(
     assert seen == sorted(seen) and seen[-1] == progress.finished == progress.total
     assert progress.outcomes["tests"]["warn"] == 1
     assert progress.done["models"] >= 2 and progress.done["seeds"] >= 1
-    assert any("assert_one_working_currency" in problem for problem in progress.problems)
+    assert any("assert_every_deal_has_a_rate" in problem for problem in progress.problems)
     assert DONE_LINE.search(result.output)  # the captured text reads like dbt's own output

@@ -192,8 +192,17 @@ def test_an_empty_inbox_builds_and_passes(database: str, inbox: Path, tmp_path: 
     assert summary["freshness"]["passed"] and summary["freshness"]["counts"]["success"] >= 2
     # Tables the practice has not filled yet (no leads, no projects) only warn.
     assert summary["freshness"]["counts"]["warn"] >= 1
+    # ... and each is named: an empty table has no rows to date it by.
+    assert {
+        "test": "freshness of crm.leads",
+        "failing_rows": 0,
+        "meaning": "the table has no rows to date it by.",
+    } in summary["freshness"]["warnings"]
+    assert len(summary["freshness"]["warnings"]) == summary["freshness"]["counts"]["warn"]
     text = (runs / "latest.txt").read_text()
     assert "PASSED (exit code 0)" in text and "No new files in the inbox." in text
+    assert "source freshness: passed with" in text
+    assert "  - warning freshness of crm.leads: the table has no rows to date it by." in text
 
 
 def test_no_import_for_a_month_fails_the_night(database: str, inbox: Path, tmp_path: Path) -> None:
@@ -280,13 +289,35 @@ def test_a_second_concurrent_run_is_refused_and_touches_nothing(
         ).fetchone() == ("other-run",)
 
 
+def test_a_warning_is_a_result_of_the_run(database: str, inbox: Path) -> None:
+    (inbox / "accounts.csv").write_text(GOOD)
+    (inbox / "projects.csv").write_text(PROJECTS_TWO_CURRENCIES)
+    for name in ("accounts.csv", "projects.csv"):
+        _old(inbox / name)
+    assert _nightly(inbox) == ExitCode.OK
+    build = _latest(inbox)["build"]
+    assert build["passed"]
+    assert build["warnings"] == [
+        {
+            "test": "assert_every_deal_has_a_rate",
+            "failing_rows": 1,
+            "meaning": "Warns, per currency, when deals have an amount that no exchange rate "
+            "converts into the base currency: those deals are left out of the headline figures "
+            "and counted.",
+        }
+    ]
+    text = (inbox / "runs" / "latest.txt").read_text()
+    assert "build: passed with 1 warning in" in text
+    assert "warning assert_every_deal_has_a_rate (1 row): Warns, per currency" in text
+
+
 def test_a_failing_dbt_test_fails_the_run(database: str, inbox: Path) -> None:
     (inbox / "accounts.csv").write_text(GOOD)
     (inbox / "projects.csv").write_text(PROJECTS_TWO_CURRENCIES)
     for name in ("accounts.csv", "projects.csv"):
         _old(inbox / name)
-    # Deals in two currencies make assert_one_working_currency warn; this practice wants warnings
-    # to fail the night, which is what the extra dbt arguments say.
+    # A second currency without a rate makes assert_every_deal_has_a_rate warn; this practice
+    # wants warnings to fail the night, which is what the extra dbt arguments say.
     code = _nightly(inbox, "--warn-error-options", "{error: [LogTestResult]}")
     assert code == ExitCode.BUILD_FAILED
     summary = _latest(inbox)
@@ -294,11 +325,11 @@ def test_a_failing_dbt_test_fails_the_run(database: str, inbox: Path) -> None:
     assert not summary["build"]["passed"]
     assert summary["build"]["counts"]["fail"] == 1
     assert summary["build"]["failures"][0].startswith(
-        "test.consulting_crm.assert_one_working_currency"
+        "test.consulting_crm.assert_every_deal_has_a_rate"
     )
     text = (_runs(inbox) / "latest.txt").read_text()
     assert "BUILD OR FRESHNESS FAILED (exit code 6)" in text
-    assert "assert_one_working_currency" in text
+    assert "assert_every_deal_has_a_rate" in text
 
 
 def test_file_names_that_are_not_utf8_and_a_corrupt_workbook(

@@ -76,6 +76,7 @@ def test_set_show_and_unset(config_file: Path, capsys: pytest.CaptureFixture[str
         ("[nightly]\nkeep_runs = -1\n", r"must be 0 \(keep every run\) or more, not -1"),
         ("[nightly]\nkeep_runs = '30'\n", "must be a whole number"),
         ("[nightly]\nruns_dir = ''\n", "must be a folder in quotes"),
+        ("[currency]\nbase = 'euro'\n", "three-letter ISO 4217 code"),
         ("[mail\n", "not valid TOML"),
     ],
 )
@@ -95,6 +96,12 @@ def test_set_rejects_unknown_settings_and_bad_values(
     err = capsys.readouterr().err
     assert "unknown setting 'mail.owner'" in err and "true or false, not 'maybe'" in err
     assert not config_file.exists()
+
+
+def test_the_base_currency_is_read_upper_case(config_file: Path) -> None:
+    assert load_settings().base_currency == "EUR"
+    assert main(["config", "set", "currency.base", "gbp"]) == 0
+    assert load_settings().base_currency == "GBP"
 
 
 def test_the_year_range_reaches_crm_import(

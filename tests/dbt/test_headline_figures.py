@@ -106,6 +106,10 @@ insert into public.activities (
     ('email', 'outbound', '2024-12-01 10:00+00', '{F}', null, null, null, 'Phi: season greetings'),
     ('email', 'outbound', '2025-02-01 10:00+00', null, null, '{L[3]}', null, 'Lara: hello'),
     ('email', 'inbound', '2025-07-03 10:00+00', null, null, '{L[9]}', null, 'Lars: welcome');
+
+-- Each deal and lead started the day its record was created (the source said so).
+update public.projects set opened_on = (created_at at time zone 'UTC')::date;
+update public.leads set opened_on = (created_at at time zone 'UTC')::date;
 """
 
 # Changes between the first and the second build: they touch only records dated after as_of_date,
@@ -166,14 +170,26 @@ def test_pipeline_summary(built: str) -> None:
         "avg_sales_cycle_days_ttm": Decimal("50.00"),
         # 3 open x 16000/3 x 0.75 / 50 days
         "pipeline_velocity_per_day": Decimal("240.00"),
+        "deals_without_start_date": 0,
+        "deals_without_rate": 0,
+        "base_currency": "EUR",
     }
 
 
 def test_pipeline_by_month(built: str) -> None:
-    by_month = {
-        row.pop("month_start_date"): tuple(row.values())
-        for row in rows(built, "select * from analytics.pipeline_by_month")
+    keys = (
+        "opportunities_created_count",
+        "opportunities_created_amount",
+        "won_count",
+        "won_amount",
+        "lost_count",
+        "lost_amount",
+    )
+    listed = rows(built, "select * from analytics.pipeline_by_month")
+    assert {(row["deals_without_start_date"], row["base_currency"]) for row in listed} == {
+        (0, "EUR")
     }
+    by_month = {row["month_start_date"]: tuple(row[key] for key in keys) for row in listed}
     # (created count, created amount, won count, won amount, lost count, lost amount)
     moving = {
         date(2023, 3, 1): (1, Decimal("2000.00"), 0, Decimal("0.00"), 0, Decimal("0.00")),
@@ -428,3 +444,134 @@ def test_power_bi_guide_names_only_real_tables_and_columns(built: str) -> None:
     assert named_tables and named_columns
     assert named_tables - tables == set()
     assert {pair for pair in named_columns if pair not in columns} == set()
+
+
+# ---------------------------------------------------------------------------------------------
+# A sparse, undated, two-currency practice: a few deals imported without dates (created_at is
+# the import day, long after as_of_date), some in pounds (with a rate) and some in dollars
+# (without one). Base currency EUR; 1 GBP = 1.20 EUR from 2025-01-01.
+# ---------------------------------------------------------------------------------------------
+
+X, Y = (f"00000000-0000-0000-0000-0000000000b{n}" for n in (1, 2))
+S = {n: f"00000000-0000-0000-0000-0000000003{n:02d}" for n in range(1, 7)}
+
+SPARSE = f"""
+insert into public.accounts (account_id, name) values ('{X}', 'Xavier Ltd'), ('{Y}', 'Ypsilon BV');
+insert into public.exchange_rates (currency_code, base_currency, valid_from, rate)
+values ('GBP', 'EUR', '2025-01-01', 1.2);
+insert into public.projects (
+    project_id, account_id, name, stage, amount, currency_code, opened_on, close_date, created_at
+) values
+    ('{S[1]}', '{Y}', 'Undated win', 'won', 1000, 'EUR', null, '2025-03-01', '2026-01-05'),
+    ('{S[2]}', '{X}', 'Pound win', 'won', 1000, 'GBP', '2025-01-01', '2025-02-01', '2026-01-05'),
+    ('{S[3]}', '{X}', 'Dollar proposal', 'proposal', 500, 'USD', null, null, '2026-01-05'),
+    ('{S[4]}', '{Y}', 'Opens later', 'negotiation', 2000, 'EUR', '2025-08-01', null, '2026-01-05'),
+    ('{S[5]}', '{X}', 'Pound lead', 'qualification', 1000, 'GBP', null, null, '2026-01-05'),
+    ('{S[6]}', '{Y}', 'Dollar loss', 'lost', 300, 'USD', null, '2025-04-01', '2026-01-05');
+"""
+
+
+@pytest.fixture(scope="module")
+def sparse(make_database: Callable[..., str], dbt_build: Callable[..., BuildResult]) -> str:
+    conninfo = make_database()
+    with psycopg.connect(conninfo) as conn:
+        conn.execute(SPARSE)  # type: ignore[arg-type]  # a trusted literal
+    result = dbt_build(conninfo)
+    assert result.exit_code == ExitCode.OK, "the sparse build failed; dbt's output is above"
+    return conninfo
+
+
+def test_sparse_two_currency_pipeline_summary(sparse: str) -> None:
+    (summary,) = rows(sparse, "select * from analytics.pipeline_summary")
+    assert summary == {
+        "as_of_date": date(2025, 6, 30),
+        # S3 (USD, no rate) and S5 (GBP) are open; S4 opens after as_of_date. The records were
+        # created in 2026, which says nothing about when the deals started.
+        "open_opportunity_count": 2,
+        "open_pipeline_amount": Decimal("1200.00"),  # S5: 1000 GBP x 1.20; S3 left out
+        "weighted_pipeline_amount": Decimal("120.00"),  # 1200 x 0.10
+        "won_count_ttm": 2,  # S1, S2
+        "lost_count_ttm": 1,  # S6
+        "won_amount_ttm": Decimal("2200.00"),  # 1000 EUR + 1000 GBP x 1.20
+        "lost_amount_ttm": Decimal("0.00"),  # S6 is in dollars: left out, counted below
+        "win_rate_count_ttm": Decimal("0.666667"),  # 2 / 3
+        "win_rate_amount_ttm": Decimal("1.000000"),  # 2200 / (2200 + 0)
+        "avg_won_deal_amount_ttm": Decimal("1100.00"),  # 2200 / 2
+        # Only S2 has a start: 2025-01-01 -> 2025-02-01; S1 is left out and counted.
+        "avg_sales_cycle_days_ttm": Decimal("31.00"),
+        # 2 open x 1100 x 2/3 / 31 days
+        "pipeline_velocity_per_day": Decimal("47.31"),
+        "deals_without_start_date": 1,
+        "deals_without_rate": 2,  # S3 open, S6 lost
+        "base_currency": "EUR",
+    }
+    cycles = rows(sparse, "select days_to_close from analytics.fct_opportunities")
+    assert all(row["days_to_close"] is None or row["days_to_close"] >= 0 for row in cycles)
+
+
+def test_sparse_two_currency_revenue(sparse: str) -> None:
+    (ttm,) = rows(
+        sparse,
+        "select total_revenue, client_count, top1_share, deals_without_rate, base_currency "
+        "from analytics.revenue_concentration where period = 'TTM'",
+    )
+    # Xavier: S2 1200 EUR in February 2025; Ypsilon: S1 1000 in March 2025.
+    assert ttm == {
+        "total_revenue": Decimal("2200.00"),
+        "client_count": 2,
+        "top1_share": Decimal("0.545455"),  # 1200 / 2200
+        "deals_without_rate": 0,
+        "base_currency": "EUR",
+    }
+    by_stage = {
+        row["stage"]: (row["open_opportunity_count"], row["open_pipeline_amount"])
+        for row in rows(sparse, "select * from analytics.pipeline_by_stage")
+    }
+    assert by_stage == {
+        "qualification": (1, Decimal("1200.00")),
+        "proposal": (1, Decimal("0.00")),  # the dollar deal: counted, not summed
+        "negotiation": (0, Decimal("0.00")),  # S4 opens after as_of_date
+    }
+
+
+@pytest.mark.parametrize("dataset", ["built", "sparse"])
+def test_every_headline_equals_the_sum_of_its_breakdown(
+    dataset: str, request: pytest.FixtureRequest
+) -> None:
+    check_headlines_add_up(request.getfixturevalue(dataset))
+
+
+def check_headlines_add_up(conninfo: str) -> None:
+    """Each card of the report equals the sum of the chart or table it summarises."""
+    (figures,) = rows(
+        conninfo,
+        """
+        select
+            summary.open_opportunity_count,
+            summary.open_pipeline_amount,
+            summary.weighted_pipeline_amount,
+            (select sum(open_opportunity_count) from analytics.pipeline_by_stage)
+                as stage_count,
+            (select sum(open_pipeline_amount) from analytics.pipeline_by_stage) as stage_amount,
+            (select sum(weighted_pipeline_amount) from analytics.pipeline_by_stage)
+                as stage_weighted,
+            (select sum(open_opportunity_count) from analytics.client_health) as client_count,
+            (select sum(open_pipeline_amount) from analytics.client_health) as client_amount,
+            (select total_revenue from analytics.revenue_concentration where period = 'TTM')
+                as ttm_revenue,
+            (select sum(revenue.recognised_revenue)
+             from analytics.fct_revenue_monthly as revenue
+             inner join analytics.revenue_concentration as ttm
+                 on ttm.period = 'TTM'
+                 and revenue.revenue_month between ttm.period_start_month
+                     and ttm.period_end_month) as monthly_revenue,
+            (select sum(revenue_ttm) from analytics.client_health) as client_revenue,
+            (select count(distinct base_currency) from analytics.pipeline_by_stage) as currencies
+        from analytics.pipeline_summary as summary
+        """,
+    )
+    assert figures["open_opportunity_count"] == figures["stage_count"] == figures["client_count"]
+    assert figures["open_pipeline_amount"] == figures["stage_amount"] == figures["client_amount"]
+    assert figures["weighted_pipeline_amount"] == figures["stage_weighted"]
+    assert figures["ttm_revenue"] == figures["monthly_revenue"] == figures["client_revenue"]
+    assert figures["currencies"] == 1

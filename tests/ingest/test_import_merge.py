@@ -312,6 +312,9 @@ def test_the_merge_rules_are_registry_data() -> None:
         **{(name, "external_id"): "fill_blank" for name in REGISTRY},
         ("leads", "lead_source"): "fill_blank",
         ("projects", "lead_source"): "fill_blank",
+        # The business start is a first-touch fact too: the earliest date any file gave.
+        ("leads", "opened_on"): "earliest",
+        ("projects", "opened_on"): "earliest",
     }
     with pytest.raises(ValueError, match="x: unknown merge rule 'newest'"):
         Field("x", merge="newest")

@@ -27,9 +27,8 @@ opportunities as (
     select
         account_id,
         stage,
-        is_open,
-        amount,
-        created_date,
+        is_open_as_of,
+        amount_base,
         start_date,
         end_date,
         delivery_status
@@ -82,18 +81,10 @@ pipeline_by_account as (
 
     select
         opportunities.account_id,
+        -- Open as fct_opportunities defines it, amounts in the base currency.
+        sum(case when opportunities.is_open_as_of then 1 else 0 end) as open_opportunity_count,
         sum(
-            case
-                when opportunities.is_open and opportunities.created_date <= as_of.as_of_date
-                    then 1
-                else 0
-            end
-        ) as open_opportunity_count,
-        sum(
-            case
-                when opportunities.is_open and opportunities.created_date <= as_of.as_of_date
-                    then opportunities.amount
-            end
+            case when opportunities.is_open_as_of then opportunities.amount_base end
         ) as open_pipeline_amount,
         -- Won, in active delivery, and the delivery window (open-ended where a date is
         -- missing) covers as_of_date.
@@ -199,6 +190,45 @@ banded as (
 
 ),
 
+reasoned as (
+
+    -- The reasons for the band, in the order the band rules test them, then what else is worth
+    -- knowing; joined with "; ". concat_ws skips the nulls of the signals that do not apply.
+    select
+        *,
+        concat_ws(
+            '; ',
+            case
+                when health_band = 'healthy'
+                    then 'last contact ' || days_since_last_activity || ' days ago'
+            end,
+            case
+                when days_since_last_activity is null then 'never contacted'
+                when days_since_last_activity >= {{ var('health_at_risk_days') }}
+                    then 'no contact for ' || days_since_last_activity || ' days'
+            end,
+            case
+                when
+                    revenue_prior_ttm > 0
+                    and revenue_ttm < {{ var('health_revenue_drop_ratio') }} * revenue_prior_ttm
+                    then concat(
+                            'revenue down ',
+                            round(100 * (1 - revenue_ttm / revenue_prior_ttm)),
+                            ' % on last year'
+                        )
+            end,
+            case when revenue_ttm = 0 then 'no revenue in the last 12 months' end,
+            case when open_opportunity_count = 0 then 'no open pipeline' end,
+            case
+                when active_project_count = 1 then '1 project in delivery'
+                when active_project_count > 1
+                    then active_project_count || ' projects in delivery'
+            end
+        ) as health_reasons
+    from banded
+
+),
+
 final as (
 
     select
@@ -213,8 +243,9 @@ final as (
         cast(active_project_count as integer) as active_project_count,
         cast(revenue_ttm as numeric(14, 2)) as revenue_ttm,
         cast(revenue_prior_ttm as numeric(14, 2)) as revenue_prior_ttm,
-        health_band
-    from banded
+        health_band,
+        health_reasons
+    from reasoned
 
 )
 

@@ -18,6 +18,7 @@ leads as (
         estimated_amount,
         created_at,
         created_date,
+        opened_date,
         converted_date,
         converted_account_id,
         converted_contact_id,
@@ -51,10 +52,12 @@ final as (
         leads.created_at,
         leads.created_date,
         leads.converted_date,
-        leads.converted_date - leads.created_date as days_to_convert,
+        -- From the business start, never from the import day: unknown when the start is.
+        leads.converted_date - leads.opened_date as days_to_convert,
         leads.converted_account_id,
         leads.converted_contact_id,
-        leads.converted_project_id
+        leads.converted_project_id,
+        leads.opened_date
     from leads
     left join lead_source_groups
         on coalesce(leads.lead_source, 'unknown') = lead_source_groups.lead_source

@@ -4,8 +4,8 @@ opportunities as (
 
     select
         stage,
-        amount,
-        created_date,
+        amount_base,
+        opened_date,
         close_date
     from {{ ref('fct_opportunities') }}
 
@@ -27,12 +27,14 @@ as_of as (
 created as (
 
     select
-        cast(date_trunc('month', opportunities.created_date) as date) as month_start_date,
+        -- Deals by the month they opened (their business start); deals whose start is unknown
+        -- are left out and counted in deals_without_start_date.
+        cast(date_trunc('month', opportunities.opened_date) as date) as month_start_date,
         count(*) as opportunities_created_count,
-        sum(opportunities.amount) as opportunities_created_amount
+        sum(opportunities.amount_base) as opportunities_created_amount
     from opportunities
     cross join as_of
-    where opportunities.created_date <= as_of.as_of_date
+    where opportunities.opened_date <= as_of.as_of_date
     group by 1
 
 ),
@@ -42,15 +44,25 @@ closed as (
     select
         cast(date_trunc('month', opportunities.close_date) as date) as month_start_date,
         sum(case when opportunities.stage = 'won' then 1 else 0 end) as won_count,
-        sum(case when opportunities.stage = 'won' then opportunities.amount end) as won_amount,
+        sum(case when opportunities.stage = 'won' then opportunities.amount_base end)
+            as won_amount,
         sum(case when opportunities.stage = 'lost' then 1 else 0 end) as lost_count,
-        sum(case when opportunities.stage = 'lost' then opportunities.amount end) as lost_amount
+        sum(case when opportunities.stage = 'lost' then opportunities.amount_base end)
+            as lost_amount
     from opportunities
     cross join as_of
     where
         opportunities.stage in ('won', 'lost')
         and opportunities.close_date <= as_of.as_of_date
     group by 1
+
+),
+
+undated as (
+
+    select count(*) as deals_without_start_date
+    from opportunities
+    where opportunities.opened_date is null
 
 ),
 
@@ -89,8 +101,11 @@ final as (
         cast(coalesce(closed.won_count, 0) as integer) as won_count,
         cast(coalesce(closed.won_amount, 0) as numeric(14, 2)) as won_amount,
         cast(coalesce(closed.lost_count, 0) as integer) as lost_count,
-        cast(coalesce(closed.lost_amount, 0) as numeric(14, 2)) as lost_amount
+        cast(coalesce(closed.lost_amount, 0) as numeric(14, 2)) as lost_amount,
+        cast(undated.deals_without_start_date as integer) as deals_without_start_date,
+        {{ base_currency() }} as base_currency
     from months
+    cross join undated
     left join created
         on months.month_start_date = created.month_start_date
     left join closed

@@ -10,6 +10,19 @@ revenue as (
 
 ),
 
+unconverted_projects as (
+
+    -- Won projects left out of the revenue because no rate converts their currency.
+    select
+        spread.project_id,
+        spread.revenue_month
+    from {{ ref('int_projects_revenue_spread') }} as spread
+    inner join {{ ref('fct_opportunities') }} as opportunities
+        on spread.project_id = opportunities.project_id
+    where opportunities.is_missing_rate
+
+),
+
 as_of as (
 
     select cast(date_trunc('month', {{ as_of_date() }}) as date) as as_of_month
@@ -108,6 +121,22 @@ concentration as (
 
 ),
 
+unconverted as (
+
+    select
+        periods.period,
+        count(distinct unconverted_projects.project_id) as deals_without_rate
+    from periods
+    cross join as_of
+    inner join unconverted_projects
+        on
+            periods.period_start_month <= unconverted_projects.revenue_month
+            and periods.period_end_month >= unconverted_projects.revenue_month
+            and as_of.as_of_month >= unconverted_projects.revenue_month
+    group by periods.period
+
+),
+
 final as (
 
     select
@@ -130,10 +159,14 @@ final as (
             as numeric(9, 6)
         ) as top5_share,
         cast(round(concentration.hhi, 2) as numeric(8, 2)) as hhi,
-        cast(concentration.clients_for_80pct as integer) as clients_for_80pct
+        cast(concentration.clients_for_80pct as integer) as clients_for_80pct,
+        cast(coalesce(unconverted.deals_without_rate, 0) as integer) as deals_without_rate,
+        {{ base_currency() }} as base_currency
     from periods
     left join concentration
         on periods.period = concentration.period
+    left join unconverted
+        on periods.period = unconverted.period
 
 )
 

@@ -20,6 +20,7 @@ source as (
         converted_date,
         source,
         import_batch_id,
+        opened_on,
         created_at,
         updated_at
     from {{ source('crm', 'leads') }}
@@ -48,6 +49,7 @@ renamed as (
         import_batch_id,
         created_at,
         {{ local_date('created_at') }} as created_date,
+        opened_on as opened_date,
         updated_at
     from source
 

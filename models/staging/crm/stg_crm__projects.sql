@@ -19,6 +19,7 @@ source as (
         project_type,
         source,
         import_batch_id,
+        opened_on,
         created_at,
         updated_at
     from {{ source('crm', 'projects') }}
@@ -46,6 +47,7 @@ renamed as (
         import_batch_id,
         created_at,
         {{ local_date('created_at') }} as created_date,
+        opened_on as opened_date,
         updated_at
     from source
 

@@ -30,7 +30,7 @@ def test_demo_succeeds_twice_and_the_second_run_changes_nothing(demo_run: dict[s
     assert demo_run["codes"] == (ExitCode.OK, ExitCode.OK)
     first, second = demo_run["states"]
     assert first == second
-    assert [status for _, _, status in first["batches"]] == ["loaded"] * 6
+    assert [status for _, _, status in first["batches"]] == ["loaded"] * 7
 
 
 def test_headline_figures_equal_what_the_generator_implies(demo_run: dict[str, Any]) -> None:
@@ -72,6 +72,11 @@ def test_every_generated_record_arrived(demo_run: dict[str, Any]) -> None:
         client_mail = [mail for mail in practice.emails if mail.account is not None]
         assert count("select count(*) from activities") == len(client_mail) + len(practice.tasks)
         assert count("select count(*) from projects") == len(practice.projects)
+        # The practice's wins among its leads arrive as conversions and reach the funnel.
+        converted = [lead for lead in practice.leads if lead.converted_account is not None]
+        assert converted
+        assert count("select count(*) from leads where status = 'converted'") == len(converted)
+        assert count("select sum(leads_converted) from analytics.lead_funnel") == len(converted)
         # The two extra rows with broken emails and the project of an unknown client, and
         # nothing else, are in the reject reports.
         rejected = conn.execute(
@@ -101,7 +106,7 @@ def test_demo_prints_the_figures_and_writes_the_report(
     assert re.search(rf"Open pipeline\s+│\s+€{figures.open_pipeline_amount:,.0f}", printed)
     assert re.search(rf"Recognised revenue\s+│\s+€{figures.revenue_ttm:,.0f}", printed)
     assert "Client health, worst first" in printed
-    assert "0 loaded, 6 already imported" in printed
+    assert "0 loaded, 7 already imported" in printed
     pbip = out / "powerbi" / "ConsultingCRM.pbip"
     assert f"Open {pbip} in Power BI Desktop" in printed.replace("\n", "")
 
