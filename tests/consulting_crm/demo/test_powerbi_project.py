@@ -9,7 +9,6 @@ computed in SQL over the fact tables the way its DAX does, equals the mart it mi
 from __future__ import annotations
 
 import json
-from decimal import Decimal
 from typing import Any
 
 import psycopg
@@ -17,66 +16,9 @@ import pytest
 
 from consulting_crm.powerbi.measures import MEASURE_TABLE, MEASURES, RELATIONSHIPS
 from consulting_crm.powerbi.model import tabular_type
+from tests.factories.powerbi_twins import SQL_TWINS, twin_and_mart
 
 pytestmark = pytest.mark.slow
-
-AS_OF = "(select as_of_date from analytics.pipeline_summary)"
-OPEN = f"from analytics.fct_opportunities where is_open and created_date <= {AS_OF}"
-DEAL_TTM = f"close_date > {AS_OF} - 365 and close_date <= {AS_OF}"
-WON_TTM = f"from analytics.fct_opportunities where is_won and {DEAL_TTM}"
-LOST_TTM = f"from analytics.fct_opportunities where stage = 'lost' and {DEAL_TTM}"
-# Revenue TTM as the DAX filters it: revenue_month > EOMONTH(as_of, -12) and
-# <= EOMONTH(as_of, -1) + 1; by client, as VALUES(dim_accounts[account_id]) iterates.
-BY_CLIENT = f"""
-    select accounts.account_id, coalesce(sum(revenue.recognised_revenue), 0) as rev
-    from analytics.dim_accounts as accounts
-    left join analytics.fct_revenue_monthly as revenue
-        on revenue.account_id = accounts.account_id
-        and revenue.revenue_month
-            > (date_trunc('month', {AS_OF}) - interval '11 months')::date - 1
-        and revenue.revenue_month <= date_trunc('month', {AS_OF})::date
-    group by accounts.account_id
-"""
-
-# Each headline measure's DAX, in SQL over the facts (unrounded, as DAX computes it).
-SQL_TWINS: dict[str, str] = {
-    "Open Deals": f"select count(*) {OPEN}",
-    "Open Pipeline": f"select coalesce(sum(amount), 0) {OPEN}",
-    "Weighted Pipeline": f"select coalesce(sum(weighted_amount), 0) {OPEN}",
-    "Won Deals TTM": f"select count(*) {WON_TTM}",
-    "Lost Deals TTM": f"select count(*) {LOST_TTM}",
-    "Won Amount TTM": f"select coalesce(sum(amount), 0) {WON_TTM}",
-    "Lost Amount TTM": f"select coalesce(sum(amount), 0) {LOST_TTM}",
-    "Win Rate TTM": f"""
-        select won::numeric / nullif(won + lost, 0)
-        from (select count(*) as won {WON_TTM}) as w, (select count(*) as lost {LOST_TTM}) as l
-    """,
-    "Win Rate by Amount TTM": f"""
-        select won / nullif(won + lost, 0)
-        from (select coalesce(sum(amount), 0) as won {WON_TTM}) as w,
-            (select coalesce(sum(amount), 0) as lost {LOST_TTM}) as l
-    """,
-    "Average Won Deal TTM": f"select sum(amount) / nullif(count(*), 0) {WON_TTM}",
-    "Average Sales Cycle TTM": f"select avg(days_to_close) {WON_TTM}",
-    "Pipeline Velocity": f"""
-        select open_count * (won_amount / nullif(won, 0)) * (won::numeric / nullif(won + lost, 0))
-            / nullif(cycle, 0)
-        from (select count(*) as open_count {OPEN}) as o,
-            (select count(*) as won, sum(amount) as won_amount, avg(days_to_close) as cycle
-             {WON_TTM}) as w,
-            (select count(*) as lost {LOST_TTM}) as l
-    """,
-    "Revenue TTM": f"select sum(rev) from ({BY_CLIENT}) as by_client",
-    "Paying Clients TTM": f"select count(*) from ({BY_CLIENT}) as by_client where rev > 0",
-    "Top Client Share TTM": f"""
-        select max(rev) / nullif(sum(rev), 0) from ({BY_CLIENT}) as by_client
-    """,
-    "HHI TTM": f"""
-        select sum(power(rev / total * 100, 2))
-        from ({BY_CLIENT}) as by_client,
-            (select nullif(sum(rev), 0) as total from ({BY_CLIENT}) as t) as totals
-    """,
-}
 
 
 @pytest.fixture(scope="module")
@@ -142,33 +84,19 @@ def test_every_relationship_joins_existing_columns_of_one_type(demo_run: dict[st
             assert row == (0,), rel
 
 
-def _scale(conninfo: str, table: str, column: str) -> int:
-    with psycopg.connect(conninfo) as conn:
-        row = conn.execute(
-            "select numeric_scale from information_schema.columns "
-            "where table_schema = 'analytics' and table_name = %s and column_name = %s",
-            (table, column),
-        ).fetchone()
-    return int(row[0]) if row and row[0] is not None else 0
+# Counts of rows left out of the figures: zero on the demo's clean data, checked on the sparse
+# dataset of tests/dbt/test_headline_figures.py, where they are not.
+LEFT_OUT = {"Deals Without Start Date", "Deals Without Rate"}
 
 
 @pytest.mark.parametrize("name", [item.name for item in MEASURES if item.mirrors])
 def test_each_headline_measure_equals_the_mart_it_mirrors(
     demo_run: dict[str, Any], name: str
 ) -> None:
-    item = next(measure for measure in MEASURES if measure.name == name)
-    assert item.mirrors is not None
-    table, column = item.mirrors.split(".")
-    where = " where period = 'TTM'" if table == "revenue_concentration" else ""
-    with psycopg.connect(demo_run["conninfo"]) as conn:
-        mart = conn.execute(f"select {column} from analytics.{table}{where}").fetchone()
-        twin = conn.execute(SQL_TWINS[name]).fetchone()  # type: ignore[arg-type]
-    assert mart is not None and twin is not None
-    expected, computed = mart[0], twin[0]
-    assert expected is not None and expected != 0, "a zero figure would prove nothing"
-    places = _scale(demo_run["conninfo"], table, column)
-    rounded = Decimal(computed).quantize(Decimal(1).scaleb(-places))
-    assert rounded == expected
+    expected, computed = twin_and_mart(demo_run["conninfo"], name)
+    if name not in LEFT_OUT:
+        assert expected is not None and expected != 0, "a zero figure would prove nothing"
+    assert computed == expected
 
 
 def test_every_headline_measure_has_a_sql_twin() -> None:
