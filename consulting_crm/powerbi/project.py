@@ -22,7 +22,7 @@ from psycopg import conninfo as pg_conninfo
 from consulting_crm import database as db
 from consulting_crm.powerbi.model import build_model, stable_id
 from consulting_crm.powerbi.report import report_files
-from consulting_crm.settings import config_path, load_settings, read_values
+from consulting_crm.settings import load_settings
 from ingest.errors import CrmError
 
 NAME = "ConsultingCRM"
@@ -66,9 +66,8 @@ _ENV = {"host": "PGHOST", "port": "PGPORT", "dbname": "PGDATABASE", "user": "PGU
 
 
 def base_currency(environ: Mapping[str, str] = os.environ) -> str:
-    """The ``currency.base`` setting when this CRM has one, else EUR."""
-    value = read_values(config_path(environ)).get("currency.base")
-    return str(value).upper() if value else "EUR"
+    """The ``currency.base`` setting (EUR unless set): the currency every amount is in."""
+    return load_settings(environ).base_currency
 
 
 def _json(content: Mapping[str, Any]) -> bytes:

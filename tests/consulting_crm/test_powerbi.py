@@ -27,6 +27,7 @@ from consulting_crm.powerbi.model import analytics_tables, build_model, tabular_
 from consulting_crm.powerbi.project import (
     STAMP,
     Connection,
+    base_currency,
     current_connection,
     project_files,
     write_project,
@@ -280,6 +281,21 @@ def test_the_embedded_server_is_named_by_where_crm_db_serve_listens(tmp_path: Pa
         '[serve]\nlisten = "10.0.0.5"\nport = 6000\n', encoding="utf-8"
     )
     assert current_connection(environ) == Connection("10.0.0.5:6000", "crm")
+
+
+def test_the_base_currency_setting_formats_every_amount_measure(
+    manifest: Mapping[str, Any], tmp_path: Path
+) -> None:
+    environ = {"CRM_HOME": str(tmp_path)}
+    assert base_currency(environ) == "EUR"
+    (tmp_path / "config.toml").write_text('[currency]\nbase = "gbp"\n', encoding="utf-8")
+    assert base_currency(environ) == "GBP"
+    files = project_files(manifest, CONNECTION, base_currency(environ))
+    model = json.loads(files["ConsultingCRM.SemanticModel/model.bim"])
+    (table,) = [table for table in model["model"]["tables"] if table["name"] == MEASURE_TABLE]
+    formats = {item["name"]: item["formatString"] for item in table["measures"]}
+    assert formats["Open Pipeline"].startswith('"£"#,0.00')
+    assert not any("€" in text for text in formats.values())
 
 
 def test_crm_powerbi_writes_the_project_and_refuses_to_overwrite_edits(
