@@ -54,12 +54,17 @@ def _tiles(data: ReportData) -> str:
     headline, ttm, symbol = data.headline, data.ttm, data.symbol
     open_deals = int(number(headline.get("open_opportunity_count")))
     won, lost = headline.get("won_count_ttm") or 0, headline.get("lost_count_ttm") or 0
+    # Deals the figures leave out: in a currency without an exchange rate, or won without a
+    # known start (no sales cycle). Counted in pipeline_summary; said where the figure is.
+    without_rate = int(number(headline.get("deals_without_rate")))
+    undated = int(number(headline.get("deals_without_start_date")))
+    open_note = plural(open_deals, "open deal") if open_deals else "no open deals"
+    if without_rate:
+        open_note += (
+            f" · {plural(without_rate, 'deal')} without an exchange rate left out of the figures"
+        )
     tiles = [
-        _tile(
-            "Open pipeline",
-            _money(headline.get("open_pipeline_amount"), symbol),
-            f"{plural(open_deals, 'open deal')}" if open_deals else "no open deals",
-        ),
+        _tile("Open pipeline", _money(headline.get("open_pipeline_amount"), symbol), open_note),
         _tile(
             "Weighted pipeline",
             _money(headline.get("weighted_pipeline_amount"), symbol),
@@ -79,7 +84,12 @@ def _tiles(data: ReportData) -> str:
             _tile(
                 "Pipeline velocity",
                 _money(velocity, symbol) + "/day",
-                f"average sales cycle {plural(round(cycle), 'day')}",
+                f"average sales cycle {plural(round(cycle), 'day')}"
+                + (
+                    f" · {plural(undated, 'won deal')} without a start date left out"
+                    if undated
+                    else ""
+                ),
             )
         )
     else:
@@ -87,6 +97,8 @@ def _tiles(data: ReportData) -> str:
             why = "needs open deals"
         elif not won:
             why = "needs a deal won in the last 12 months"
+        elif undated >= won:
+            why = "the won deals have no start date (opened_on), so no sales cycle"
         else:
             why = "won deals closed the day they opened"
         tiles.append(_tile("Pipeline velocity", "–", why))

@@ -535,6 +535,18 @@ def test_sparse_two_currency_revenue(sparse: str) -> None:
     }
 
 
+def test_the_report_says_which_deals_its_figures_leave_out(sparse: str, tmp_path: Path) -> None:
+    from consulting_crm.report import write_report
+
+    with psycopg.connect(sparse) as conn:
+        page = write_report(conn, tmp_path / "report.html")
+    text = " ".join(re.sub(r"<[^>]+>", " ", page.read_text(encoding="utf-8")).split())
+    assert "2 open deals · 2 deals without an exchange rate left out of the figures" in text
+    assert "average sales cycle 31 days · 1 won deal without a start date left out" in text
+    # Client health names its reasons beside each band.
+    assert "no open pipeline" in text
+
+
 def test_power_bi_measures_agree_with_the_marts_on_sparse_data(sparse: str) -> None:
     # Undated deals, a currency without a rate, a deal opened after as_of_date: each headline
     # measure's DAX, computed in SQL, still equals its mart (the demo checks the full figures).
