@@ -317,7 +317,10 @@ def print_headline(console: Console, data: ReportData) -> None:
     concentration.add_row("Top 3 clients' share", _share(ttm.get("top3_share")))
     hhi = ttm.get("hhi")
     concentration.add_row("HHI (0–10,000)", "–" if hhi is None else f"{hhi:,.0f}")
-    concentration.add_row("Clients making 80 % of revenue", f"{ttm.get('clients_for_80pct')}")
+    for_80 = ttm.get("clients_for_80pct")
+    concentration.add_row(
+        "Clients making 80 % of revenue", "– (no revenue)" if for_80 is None else f"{for_80:,}"
+    )
     console.print(concentration)
 
     health = Table(title="Client health, worst first", title_justify="left")
@@ -325,6 +328,7 @@ def print_headline(console: Console, data: ReportData) -> None:
     health.add_column("band", no_wrap=True)
     health.add_column("days quiet", justify="right", no_wrap=True)
     health.add_column("revenue, last 12 months", justify="right", no_wrap=True)
+    health.add_column("why", overflow="fold")
     styles = {"dormant": "red", "at_risk": "yellow", "healthy": "green"}
     shown = data.client_health[:10]
     for row in shown:
@@ -335,6 +339,7 @@ def print_headline(console: Console, data: ReportData) -> None:
             f"[{styles.get(band, 'white')}]{band.replace('_', ' ')}[/]",
             "never" if days is None else f"{days:,}",
             _money(row.get("revenue_ttm"), symbol),
+            str(row.get("health_reasons") or ""),
         )
     console.print(health)
     bands: dict[str, int] = {}

@@ -53,7 +53,8 @@ def _tile(label: str, value: str, note: str) -> str:
 def _tiles(data: ReportData) -> str:
     headline, ttm, symbol = data.headline, data.ttm, data.symbol
     open_deals = int(number(headline.get("open_opportunity_count")))
-    won, lost = headline.get("won_count_ttm") or 0, headline.get("lost_count_ttm") or 0
+    won = int(number(headline.get("won_count_ttm")))
+    lost = int(number(headline.get("lost_count_ttm")))
     # Deals the figures leave out: in a currency without an exchange rate, or won without a
     # known start (no sales cycle). Counted in pipeline_summary; said where the figure is.
     without_rate = int(number(headline.get("deals_without_rate")))
