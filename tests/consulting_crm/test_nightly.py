@@ -306,7 +306,7 @@ def test_a_warning_is_a_result_of_the_run(database: str, inbox: Path) -> None:
             "and counted.",
         }
     ]
-    text = (inbox / "runs" / "latest.txt").read_text()
+    text = (_runs(inbox) / "latest.txt").read_text()
     assert "build: passed with 1 warning in" in text
     assert "warning assert_every_deal_has_a_rate (1 row): Warns, per currency" in text
 
