@@ -326,18 +326,16 @@ def print_headline(console: Console, data: ReportData) -> None:
     health = Table(title="Client health, worst first", title_justify="left")
     health.add_column("client", overflow="fold")
     health.add_column("band", no_wrap=True)
-    health.add_column("days quiet", justify="right", no_wrap=True)
-    health.add_column("revenue, last 12 months", justify="right", no_wrap=True)
-    health.add_column("why", overflow="fold")
+    # The reasons say how long the client has been quiet; no separate column for it.
+    health.add_column("revenue TTM", justify="right", no_wrap=True)
+    health.add_column("why", ratio=1)
     styles = {"dormant": "red", "at_risk": "yellow", "healthy": "green"}
     shown = data.client_health[:10]
     for row in shown:
         band = str(row.get("health_band"))
-        days = row.get("days_since_last_activity")
         health.add_row(
             str(row.get("account_name")),
             f"[{styles.get(band, 'white')}]{band.replace('_', ' ')}[/]",
-            "never" if days is None else f"{days:,}",
             _money(row.get("revenue_ttm"), symbol),
             str(row.get("health_reasons") or ""),
         )

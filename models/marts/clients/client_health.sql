@@ -209,7 +209,8 @@ reasoned as (
             end,
             case
                 when
-                    revenue_prior_ttm > 0
+                    revenue_ttm > 0
+                    and revenue_prior_ttm > 0
                     and revenue_ttm < {{ var('health_revenue_drop_ratio') }} * revenue_prior_ttm
                     then concat(
                             'revenue down ',
@@ -217,7 +218,11 @@ reasoned as (
                             ' % on last year'
                         )
             end,
-            case when revenue_ttm = 0 then 'no revenue in the last 12 months' end,
+            case
+                when revenue_ttm = 0 and revenue_prior_ttm > 0
+                    then 'no revenue in the last 12 months, after some the year before'
+                when revenue_ttm = 0 then 'no revenue in the last 12 months'
+            end,
             case when open_opportunity_count = 0 then 'no open pipeline' end,
             case
                 when active_project_count = 1 then '1 project in delivery'
