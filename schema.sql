@@ -825,49 +825,6 @@ create index if not exists activity_relations_contact_id_idx
 create index if not exists activity_relations_lead_id_idx on public.activity_relations (lead_id);
 create index if not exists activity_relations_import_batch_id_idx
     on public.activity_relations (import_batch_id);
-
--- The same trigger, row level security, grants and member policies as every other public table.
-do $activity_relations_security$
-declare
-    command text;
-    clauses constant jsonb := jsonb_build_object(
-        'select', 'using ((select crm_private.is_member()))',
-        'insert', 'with check ((select crm_private.is_member()))',
-        'update',
-            'using ((select crm_private.is_member())) with check ((select crm_private.is_member()))',
-        'delete', 'using ((select crm_private.is_member()))'
-    );
-begin
-    if not exists (
-        select from pg_catalog.pg_trigger
-        where tgname = 'activity_relations_set_updated_at'
-          and tgrelid = 'public.activity_relations'::regclass
-    ) then
-        create trigger activity_relations_set_updated_at before update
-            on public.activity_relations for each row
-            when (old.* is distinct from new.*) execute function ingest.set_updated_at();
-    end if;
-    alter table public.activity_relations enable row level security;
-    revoke all on public.activity_relations from anon;
-    revoke truncate, references, trigger on public.activity_relations from authenticated;
-    grant select, insert, update, delete on public.activity_relations
-        to authenticated, service_role;
-    revoke all on public.activity_relations from powerbi_reader;
-    foreach command in array array['select', 'insert', 'update', 'delete']
-    loop
-        if not exists (
-            select from pg_catalog.pg_policies
-            where schemaname = 'public' and tablename = 'activity_relations'
-              and policyname = 'members_' || command
-        ) then
-            execute format(
-                'create policy %I on public.activity_relations for %s to authenticated %s',
-                'members_' || command, command, clauses ->> command
-            );
-        end if;
-    end loop;
-end
-$activity_relations_security$;
 -- END shared activities (issue 15, schema version 5) ------------------------------------------
 
 -- BEGIN business dates and exchange rates (issue 15, schema version 5) -------------------------
@@ -906,8 +863,11 @@ comment on table public.exchange_rates is
     'Exchange rates you maintain: 1 unit of currency_code is worth rate units of base_currency '
     'from valid_from until the next row of the same pair. Read by dbt (currency.base).';
 
-do $exchange_rates_security$
+-- Both new tables get the trigger, row level security, grants and member policies every other
+-- public table has (the version 1 and 3 blocks above do the same for the first five).
+do $version_5_security$
 declare
+    table_name text;
     command text;
     clauses constant jsonb := jsonb_build_object(
         'select', 'using ((select crm_private.is_member()))',
@@ -917,35 +877,45 @@ declare
         'delete', 'using ((select crm_private.is_member()))'
     );
 begin
-    if not exists (
-        select from pg_catalog.pg_trigger
-        where tgname = 'exchange_rates_set_updated_at'
-          and tgrelid = 'public.exchange_rates'::regclass
-    ) then
-        create trigger exchange_rates_set_updated_at before update on public.exchange_rates
-            for each row when (old.* is distinct from new.*)
-            execute function ingest.set_updated_at();
-    end if;
-    alter table public.exchange_rates enable row level security;
-    revoke all on public.exchange_rates from anon;
-    revoke truncate, references, trigger on public.exchange_rates from authenticated;
-    grant select, insert, update, delete on public.exchange_rates to authenticated, service_role;
-    revoke all on public.exchange_rates from powerbi_reader;
-    foreach command in array array['select', 'insert', 'update', 'delete']
+    foreach table_name in array array['activity_relations', 'exchange_rates']
     loop
         if not exists (
-            select from pg_catalog.pg_policies
-            where schemaname = 'public' and tablename = 'exchange_rates'
-              and policyname = 'members_' || command
+            select from pg_catalog.pg_trigger
+            where tgname = table_name || '_set_updated_at'
+              and tgrelid = format('public.%I', table_name)::regclass
         ) then
             execute format(
-                'create policy %I on public.exchange_rates for %s to authenticated %s',
-                'members_' || command, command, clauses ->> command
+                'create trigger %I before update on public.%I for each row '
+                'when (old.* is distinct from new.*) execute function ingest.set_updated_at()',
+                table_name || '_set_updated_at', table_name
             );
         end if;
+        execute format('alter table public.%I enable row level security', table_name);
+        execute format('revoke all on public.%I from anon', table_name);
+        execute format(
+            'revoke truncate, references, trigger on public.%I from authenticated', table_name
+        );
+        execute format(
+            'grant select, insert, update, delete on public.%I to authenticated, service_role',
+            table_name
+        );
+        execute format('revoke all on public.%I from powerbi_reader', table_name);
+        foreach command in array array['select', 'insert', 'update', 'delete']
+        loop
+            if not exists (
+                select from pg_catalog.pg_policies
+                where schemaname = 'public' and tablename = table_name
+                  and policyname = 'members_' || command
+            ) then
+                execute format(
+                    'create policy %I on public.%I for %s to authenticated %s',
+                    'members_' || command, table_name, command, clauses ->> command
+                );
+            end if;
+        end loop;
     end loop;
 end
-$exchange_rates_security$;
+$version_5_security$;
 -- END business dates and exchange rates (issue 15, schema version 5) ---------------------------
 
 -- ---------------------------------------------------------------------------------------------
