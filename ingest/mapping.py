@@ -608,16 +608,11 @@ def explain_mapping_needed(message: str, table: SheetTable, *, entity: str | Non
     return "\n".join(lines)
 
 
-def save_profile_for_file(path: Path, options: ImportOptions, name: str) -> tuple[Path, Mapping]:
-    """Map ``path`` the way ``options`` say (profile, --entity, --map, --value) and save that as
-    the user profile ``name`` in ``options.profile_dir``; a file no mapping fits fails with the
-    proposal, as its import would."""
-    if options.profile_dir is None:
-        raise CrmError("there is no folder for your profiles; set CRM_HOME.")
-    table = open_table(path, sheet=options.sheet, encoding=options.encoding)
-    file_name = display_name(path)
+def mapping_for_table(table: SheetTable, file_name: str, options: ImportOptions) -> Mapping:
+    """The mapping ``options`` give for ``table`` (profile, --entity, --map, --value); when none
+    fits, a CrmError with the proposal and the flags to pass."""
     try:
-        mapping = choose_mapping(
+        return choose_mapping(
             table.headers,
             file_name=file_name,
             profile=options.profile,
@@ -629,5 +624,16 @@ def save_profile_for_file(path: Path, options: ImportOptions, name: str) -> tupl
         raise CrmError(
             explain_mapping_needed(str(exc), table, entity=exc.entity), exit_code=exc.exit_code
         ) from exc
+
+
+def save_profile_for_file(path: Path, options: ImportOptions, name: str) -> tuple[Path, Mapping]:
+    """Map ``path`` the way ``options`` say (profile, --entity, --map, --value) and save that as
+    the user profile ``name`` in ``options.profile_dir``; a file no mapping fits fails with the
+    proposal, as its import would."""
+    if options.profile_dir is None:
+        raise CrmError("there is no folder for your profiles; set CRM_HOME.")
+    table = open_table(path, sheet=options.sheet, encoding=options.encoding)
+    file_name = display_name(path)
+    mapping = mapping_for_table(table, file_name, options)
     text = profile_text(name, mapping, source_file=file_name, date_format=options.date_format)
     return save_profile(options.profile_dir, name, text), mapping

@@ -148,26 +148,11 @@ def _import(
                 "Use --force to import it again."
             )
             return
-    from ingest.profiles import MappingNeeded, choose_mapping
+    from ingest.mapping import mapping_for_table
 
     table = open_table(path, sheet=options.sheet, encoding=options.encoding)
     result.encoding = table.encoding
-    try:
-        mapping = choose_mapping(
-            table.headers,
-            file_name=name,
-            profile=options.profile,
-            entity=options.entity,
-            user_dir=options.profile_dir,
-            overrides=options.overrides,
-        )
-    except MappingNeeded as exc:
-        from ingest.mapping import explain_mapping_needed
-
-        raise CrmError(
-            explain_mapping_needed(str(exc), table, entity=exc.entity),
-            exit_code=exc.exit_code,
-        ) from exc
+    mapping = mapping_for_table(table, name, options)
     result.profile = mapping.variant.label
     result.entity = mapping.entity
     with conn.transaction():
