@@ -65,3 +65,37 @@
     {%- endif -%}
     cast('{{ code }}' as text)
 {%- endmacro %}
+
+{#
+    The further contacts of Salesforce Tasks (meetings=false) or Events (meetings=true), for the
+    TaskRelation and EventRelation exports: a select of activity_id, contact_id and updated_at.
+    Salesforce relates an activity to one lead or to up to 50 contacts, never both, and creates
+    the relation of its own WhoId itself: so relations of an activity on a lead and the primary
+    contact are left out, and at most 50 contacts are kept (the WhoId included), earliest first.
+#}
+{% macro salesforce_further_contacts(meetings) -%}
+    select
+        relations.activity_id,
+        relations.contact_id,
+        relations.updated_at
+    from (
+        select
+            relations.activity_id,
+            relations.contact_id,
+            relations.updated_at,
+            activities.contact_id is not null as has_who_contact,
+            row_number() over (
+                partition by relations.activity_id
+                order by relations.created_at, relations.contact_id
+            ) as relation_number
+        from {{ source('crm', 'activity_relations') }} as relations
+        inner join {{ source('crm', 'activities') }} as activities
+            on relations.activity_id = activities.activity_id
+        where
+            relations.contact_id is not null
+            and activities.lead_id is null
+            and relations.contact_id is distinct from activities.contact_id
+            and activities.activity_type {{ '=' if meetings else '<>' }} 'meeting'
+    ) as relations
+    where relations.relation_number <= 50 - case when relations.has_who_contact then 1 else 0 end
+{%- endmacro %}

@@ -8,46 +8,9 @@
 #}
 with
 
-activities as (
+further_contacts as (
 
-    select
-        activity_id,
-        lead_id,
-        contact_id
-    from {{ source('crm', 'activities') }}
-    where activity_type = 'meeting'
-
-),
-
-relations as (
-
-    select
-        activity_id,
-        contact_id,
-        created_at,
-        updated_at
-    from {{ source('crm', 'activity_relations') }}
-    where contact_id is not null
-
-),
-
-numbered as (
-
-    select
-        relations.activity_id,
-        relations.contact_id,
-        relations.updated_at,
-        activities.contact_id is not null as has_who_contact,
-        row_number() over (
-            partition by relations.activity_id
-            order by relations.created_at, relations.contact_id
-        ) as relation_number
-    from relations
-    inner join activities
-        on relations.activity_id = activities.activity_id
-    where
-        activities.lead_id is null
-        and relations.contact_id is distinct from activities.contact_id
+    {{ salesforce_further_contacts(meetings=true) }}
 
 ),
 
@@ -59,8 +22,7 @@ final as (
         true as "IsParent",
         false as "IsInvitee",
         updated_at as "LastModifiedDate"
-    from numbered
-    where relation_number <= 50 - case when has_who_contact then 1 else 0 end
+    from further_contacts
 
 )
 
