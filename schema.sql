@@ -918,6 +918,14 @@ end
 $version_5_security$;
 -- END business dates and exchange rates (issue 15, schema version 5) ---------------------------
 
+-- BEGIN import batches per sheet (issue 16, schema version 6) ---------------------------------
+-- A workbook whose sheets share one header row (a sheet per year) is imported sheet by sheet in
+-- one transaction, one batch per sheet: a batch is known by the file's bytes and the sheet's
+-- name, so a sheet that was not imported before is imported although the bytes were. Null for a
+-- CSV file, and for the workbooks imported before version 6 (their batch covers the file).
+alter table ingest.import_batches add column if not exists sheet text;
+-- END import batches per sheet (issue 16, schema version 6) -----------------------------------
+
 -- ---------------------------------------------------------------------------------------------
 -- Version record.
 -- ---------------------------------------------------------------------------------------------
@@ -931,5 +939,6 @@ values
         'source system (external_system)'),
     (5, 'shared activities: public.activity_relations (further contacts and leads of an '
         'activity, Salesforce TaskRelation/EventRelation); business start dates '
-        '(leads.opened_on, projects.opened_on); public.exchange_rates')
+        '(leads.opened_on, projects.opened_on); public.exchange_rates'),
+    (6, 'ingest.import_batches.sheet: one import batch per sheet of a workbook')
 on conflict (version) do nothing;

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import psycopg
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -79,6 +80,21 @@ def print_summary(results: Sequence[FileResult], *, console: Console) -> None:
             f"{result.seconds:.2f}",
         ]
         table.add_row(*cells)
+        # A workbook imported sheet by sheet: a row per sheet under the file's (which sums them).
+        for part in result.sheets:
+            counts = part.counts
+            cells = [escape(f"  sheet {readable(part.sheet)}")]
+            if wide:
+                cells.append("")
+            cells += [
+                "" if counts.read else "no rows",
+                f"{counts.inserted:,}",
+                f"{counts.updated:,}",
+                f"{counts.unchanged:,}",
+                f"{counts.rejected:,}",
+                "",
+            ]
+            table.add_row(*cells)
     console.print(table)
     for result in results:
         if result.message:

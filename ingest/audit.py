@@ -9,7 +9,7 @@ rejections, the file's facts) are the plain data classes of :mod:`ingest.results
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import psycopg
 
@@ -64,19 +64,31 @@ def lock_imports(conn: psycopg.Connection) -> None:
         )
 
 
-def find_loaded_batch(conn: psycopg.Connection, sha256: str) -> tuple[int, str] | None:
-    """The id and start time of an earlier successful (non dry-run) import of the same bytes."""
-    row = conn.execute(
+def find_loaded_batch(
+    conn: psycopg.Connection, sha256: str, sheets: Sequence[str] = ()
+) -> tuple[int, str] | None:
+    """The id and start time of an earlier successful (non dry-run) import of the same bytes.
+
+    For a workbook imported sheet by sheet, ``sheets`` names the sheets this import would read:
+    the bytes count as imported only when each of them has a batch of its own (a batch without a
+    sheet, from a CSV file or from before schema version 6, covers the whole file).
+    """
+    rows = conn.execute(
         """
-        select import_batch_id, to_char(started_at, 'YYYY-MM-DD HH24:MI')
+        select import_batch_id, to_char(started_at, 'YYYY-MM-DD HH24:MI'), sheet
         from ingest.import_batches
         where file_sha256 = %s and status = 'loaded' and not is_dry_run
         order by import_batch_id desc
-        limit 1
         """,
         (sha256,),
-    ).fetchone()
-    return (int(row[0]), str(row[1])) if row else None
+    ).fetchall()
+    whole = [row for row in rows if row[2] is None]
+    if whole:
+        return int(whole[0][0]), str(whole[0][1])
+    loaded = {row[2] for row in rows}
+    if rows and sheets and set(sheets) <= loaded:
+        return int(rows[0][0]), str(rows[0][1])
+    return None
 
 
 def open_batch(
@@ -87,16 +99,30 @@ def open_batch(
     entity: str | None,
     encoding: str | None,
     dry_run: bool = False,
+    sheet: str | None = None,
 ) -> int:
-    """Insert a running batch row (inside the caller's transaction) and return its id."""
+    """Insert a running batch row (inside the caller's transaction) and return its id.
+
+    ``sheet``: the workbook's sheet this batch loads (None for a CSV file).
+    """
     row = conn.execute(
         """
         insert into ingest.import_batches
-            (file_name, file_sha256, file_size_bytes, profile, entity, encoding, is_dry_run)
-        values (%s, %s, %s, %s, %s, %s, %s)
+            (file_name, file_sha256, file_size_bytes, profile, entity, encoding, is_dry_run,
+             sheet)
+        values (%s, %s, %s, %s, %s, %s, %s, %s)
         returning import_batch_id
         """,
-        (readable(facts.name), facts.sha256, facts.size_bytes, profile, entity, encoding, dry_run),
+        (
+            readable(facts.name),
+            facts.sha256,
+            facts.size_bytes,
+            profile,
+            entity,
+            encoding,
+            dry_run,
+            readable(sheet) if sheet is not None else None,
+        ),
     ).fetchone()
     assert row is not None
     return int(row[0])

@@ -87,6 +87,17 @@ FileStatus = Literal["loaded", "dry_run", "skipped", "failed"]
 
 
 @dataclass
+class SheetResult:
+    """One sheet of a workbook whose sheets share a header row, imported with the others (each
+    sheet its own import batch, all of them in the file's one transaction)."""
+
+    sheet: str
+    counts: BatchCounts = field(default_factory=BatchCounts)
+    import_batch_id: int | None = None
+    message: str | None = None
+
+
+@dataclass
 class FileResult:
     """The outcome of importing one file, as the summary table and the nightly report show it."""
 
@@ -105,6 +116,10 @@ class FileResult:
     # message says what happened in one line; `crm import` prints this with CRM_DEBUG=1, and
     # `crm nightly` writes it into the file's reason file.
     traceback: str | None = None
+    # A workbook imported sheet by sheet (its sheets share a header row): what each sheet came to;
+    # ``counts`` is then their sum. Empty for a file read as one table.
+    sheets: list[SheetResult] = field(default_factory=list)
+    loading_sheet: str | None = None  # the sheet being loaded, for the message when it fails
 
     @property
     def name(self) -> str:

@@ -42,6 +42,7 @@ from ingest.results import (
     FileFacts,
     FileResult,
     Rejection,
+    SheetResult,
     display_name,
     readable,
     unexpected_failure,
@@ -90,6 +91,19 @@ def import_spreadsheet(
         return result
 
     def fail(message: str) -> None:
+        sheet = result.loading_sheet
+        if sheet is not None:
+            # A workbook imported sheet by sheet: say which sheet failed, and that the others
+            # went with it.
+            if message.startswith(f"{name}: "):
+                message = f"{name}, sheet {sheet!r}: " + message.removeprefix(f"{name}: ")
+            together = ", ".join(repr(part.sheet) for part in result.sheets)
+            message += (
+                f" The sheets {together} have the same columns and are imported together, all "
+                "or nothing: nothing from any of them was loaded."
+            )
+        result.sheets = []
+        result.loading_sheet = None
         _record_failure(conn, facts, result, options, message)
 
     try:
@@ -137,9 +151,20 @@ def _import(
     name: str,
 ) -> None:
     """Skip the file when it was imported before; else load it in one transaction (raising on
-    anything that fails the file; :func:`import_spreadsheet` records the failure)."""
+    anything that fails the file; :func:`import_spreadsheet` records the failure).
+
+    A workbook whose other visible sheets have exactly the header row of the sheet read (a sheet
+    per year) is imported sheet by sheet unless ``--sheet`` names one: each sheet its own batch,
+    all of them in this one transaction, so a sheet that fails leaves nothing of the others.
+    """
+    workbook = path.suffix.lower() in (".xlsx", ".xlsm")
+    table: SheetTable | None = None
+    tables: list[SheetTable] = []
+    if workbook:
+        table = open_table(path, sheet=options.sheet, encoding=options.encoding)
+        tables = [table] + [open_table(path, sheet=other) for other in table.same_column_sheets]
     if not options.force and not options.dry_run:
-        earlier = find_loaded_batch(conn, facts.sha256)
+        earlier = find_loaded_batch(conn, facts.sha256, [str(each.sheet) for each in tables])
         if earlier:
             result.status = "skipped"
             result.import_batch_id = earlier[0]
@@ -150,43 +175,88 @@ def _import(
             return
     from ingest.mapping import mapping_for_table
 
-    table = open_table(path, sheet=options.sheet, encoding=options.encoding)
+    if table is None:
+        table = open_table(path, sheet=options.sheet, encoding=options.encoding)
+        tables = [table]
     result.encoding = table.encoding
     mapping = mapping_for_table(table, name, options)
     result.profile = mapping.variant.label
     result.entity = mapping.entity
+    several = len(tables) > 1
+    if several:
+        result.sheets = [SheetResult(sheet=str(each.sheet)) for each in tables]
+    total = sum(each.size for each in tables)
     with conn.transaction():
         lock_imports(conn)
-        batch_id = open_batch(
-            conn,
-            facts,
-            profile=mapping.variant.label,
-            entity=mapping.entity,
-            encoding=table.encoding,
-            dry_run=options.dry_run,
-        )
-        result.import_batch_id = batch_id
-        notes: dict[str, str] = {}
-        counts = _load_file(conn, table, mapping, options, batch_id, progress, notes)
+        batches: list[int] = []
+        messages: list[str] = []
+        done = 0
+        for each in tables:
+            result.loading_sheet = each.sheet if several else None
+            batch_id = open_batch(
+                conn,
+                facts,
+                profile=mapping.variant.label,
+                entity=mapping.entity,
+                encoding=each.encoding,
+                dry_run=options.dry_run,
+                sheet=each.sheet,
+            )
+            batches.append(batch_id)
+            notes: dict[str, str] = {}
+
+            def sheet_progress(position: int, _total: int, before: int = done) -> None:
+                if progress is not None:
+                    progress(before + position, total)
+
+            label = f"{name}, sheet {each.sheet!r}" if several else name
+            counts = _load_file(
+                conn, each, mapping, options, batch_id, sheet_progress, notes, label, several
+            )
+            messages.append(describe(each, mapping, counts, notes))
+            done += each.size
+            if several:
+                part = result.sheets[len(batches) - 1]
+                part.counts, part.import_batch_id = counts, batch_id
+        result.loading_sheet = None
+        if several and not any(part.counts.read for part in result.sheets):
+            raise CrmError(
+                f"{name}: the sheets "
+                + ", ".join(repr(each.sheet) for each in tables)
+                + " have a header row but no data rows. Export it again with the rows you want "
+                "to import.",
+                exit_code=ExitCode.FILE_FAILED,
+            )
         snapshot.check_unchanged(name)
+        result.import_batch_id = batches[0]
+        counts = _sum_counts([part.counts for part in result.sheets]) if several else counts
         result.counts = counts
-        result.message = describe(table, mapping, counts, notes)
+        result.message = (
+            _describe_sheets(tables, mapping, result.sheets, messages) if several else messages[0]
+        )
+        if several:
+            for part, message in zip(result.sheets, messages, strict=True):
+                together = ", ".join(repr(each.sheet) for each in tables)
+                part.message = f"{message}; imported with sheets {together} (same columns)"
         if counts.rejected:
-            unknown = _unknown_values_note(conn, batch_id, mapping)
+            unknown = _unknown_values_note(conn, batches, mapping)
             if unknown:
                 result.message += "; " + unknown
         unwritten = None
         if counts.rejected:
             try:
-                result.reject_report = write_reject_report(conn, batch_id, path, options)
+                sheets = {part.import_batch_id: part.sheet for part in result.sheets}
+                result.reject_report = write_reject_report(
+                    conn, batches, path, options, sheets=sheets or None
+                )
             except OSError as exc:
-                unwritten = _report_not_written(exc, path, options, batch_id, counts.rejected)
+                unwritten = _report_not_written(exc, path, options, batches, counts.rejected)
                 result.message += "; " + unwritten
         if options.strict and counts.rejected:
             first = conn.execute(
-                "select message from ingest.rejected_rows where import_batch_id = %s "
-                "order by row_number, rejected_row_id limit 1",
-                (batch_id,),
+                "select message from ingest.rejected_rows where import_batch_id = any(%s) "
+                "order by import_batch_id, row_number, rejected_row_id limit 1",
+                (batches,),
             ).fetchone()
             where = (
                 f"All of them are in {result.reject_report}."
@@ -198,14 +268,19 @@ def _import(
                 f"nothing was loaded. First: {first[0] if first else '?'} {where}",
                 exit_code=ExitCode.FILE_FAILED,
             )
-        finish_batch(conn, batch_id, counts, message=result.message)
+        if several:
+            for part in result.sheets:
+                assert part.import_batch_id is not None
+                finish_batch(conn, part.import_batch_id, part.counts, message=part.message)
+        else:
+            finish_batch(conn, batches[0], counts, message=result.message)
         if options.dry_run:
             result.status = "dry_run"
             raise psycopg.Rollback()
     if not options.dry_run and not counts.rejected:
         # Committed with nothing rejected: an earlier import's report would tell a reader this
         # file still has rejected rows.
-        stale = remove_stale_report(conn, path, options, batch_id)
+        stale = remove_stale_report(conn, path, options, batches[0])
         if stale is not None:
             result.message += (
                 f"; deleted {readable(str(stale))}, the reject report of an earlier import of "
@@ -213,8 +288,55 @@ def _import(
             )
 
 
+def _sum_counts(parts: list[BatchCounts]) -> BatchCounts:
+    total = BatchCounts()
+    for part in parts:
+        total.read += part.read
+        total.blank += part.blank
+        total.inserted += part.inserted
+        total.updated += part.updated
+        total.unchanged += part.unchanged
+        total.rejected += part.rejected
+        for key, value in part.extra.items():
+            total.extra[key] = total.extra.get(key, 0) + value
+    return total
+
+
+def _describe_sheets(
+    tables: list[SheetTable], mapping: Mapping, parts: list[SheetResult], messages: list[str]
+) -> str:
+    """The summary's note for a workbook imported sheet by sheet: which sheets and why, which
+    not and why, then what each sheet came to and what was decided on it."""
+    first = tables[0]
+    named = ", ".join(repr(each.sheet) for each in tables)
+    head = [
+        f"profile {mapping.variant.label}" + (" (chosen from the headers)" if mapping.auto else ""),
+        f"imported sheets {named} (same columns), each its own import batch, all or nothing",
+    ]
+    if first.other_sheets:
+        head.append(_not_imported(first.other_sheets))
+    prefix = f"{head[0]}; sheet "
+    for part, each, message in zip(parts, tables, messages, strict=True):
+        counts = part.counts
+        what = (
+            "no data rows"
+            if not counts.read
+            else f"{counts.inserted} new, {counts.updated} updated, {counts.unchanged} same, "
+            f"{counts.rejected} rejected"
+        )
+        details = message.removeprefix(prefix).removeprefix(f"{each.sheet!r}").lstrip("; ")
+        head.append(f"sheet {each.sheet!r}: {what}" + (f" ({details})" if details else ""))
+    return "; ".join(head)
+
+
+def _not_imported(other_sheets: dict[str, str]) -> str:
+    return "NOT imported: " + ", ".join(
+        f"sheet {sheet!r} ({why})" for sheet, why in other_sheets.items()
+    )
+
+
 def _report_not_written(
-    exc: OSError, path: Path, options: ImportOptions, batch_id: int, rejected: int
+    exc: OSError, path: Path, options: ImportOptions, batches: list[int], rejected: int
 ) -> str:
     """What the summary says when the reject report could not be written: why, and where the
     rejected rows are instead."""
@@ -227,8 +349,8 @@ def _report_not_written(
         )
     return (
         f"{why}; the {rejected} rejected row(s) are kept in the database (ingest.rejected_rows, "
-        f"import batch {batch_id}); to get the report, import the file again with --force "
-        "--report-dir FOLDER (a folder you may write to)"
+        f"import batch {', '.join(str(batch) for batch in batches)}); to get the report, "
+        "import the file again with --force --report-dir FOLDER (a folder you may write to)"
     )
 
 
@@ -256,16 +378,18 @@ def _record_failure(
         raise
 
 
-def _unknown_values_note(conn: psycopg.Connection, batch_id: int, mapping: Mapping) -> str | None:
+def _unknown_values_note(
+    conn: psycopg.Connection, batches: list[int], mapping: Mapping
+) -> str | None:
     """For rows rejected for a value a fixed-set column does not know: each distinct value with
     its count, a proposed target and the --value flags that would read it."""
     from ingest.mapping import describe_unknown_values
 
     rows = conn.execute(
         "select column_name, raw_value, count(*) from ingest.rejected_rows "
-        "where import_batch_id = %s and reason_code = 'invalid_value' "
+        "where import_batch_id = any(%s) and reason_code = 'invalid_value' "
         "group by column_name, raw_value order by count(*) desc, raw_value",
-        (batch_id,),
+        (batches,),
     ).fetchall()
     return describe_unknown_values([(str(h), str(v), int(n)) for h, v, n in rows], mapping)
 
@@ -289,12 +413,8 @@ def describe(
     nul_note = table.nul_note()
     if nul_note:
         parts.append(nul_note)
-    if table.same_column_sheets:
-        named = ", ".join(repr(name) for name in table.same_column_sheets)
-        parts.append(
-            f"NOT imported: sheet(s) {named} with the same columns; import each with "
-            "--sheet NAME --force"
-        )
+    if table.other_sheets and not table.same_column_sheets:
+        parts.append(_not_imported(table.other_sheets))  # (several sheets: said once, above)
     if table.hidden_columns:
         parts.append("left out hidden column(s): " + ", ".join(table.hidden_columns))
     totals_note = table.totals_note()
@@ -319,7 +439,12 @@ def _load_file(
     batch_id: int,
     progress: Progress | None,
     notes: dict[str, str],
+    label: str | None = None,
+    empty_ok: bool = False,
 ) -> BatchCounts:
+    """Load one table into batch ``batch_id``; ``label`` names it in messages (the file, or the
+    file and sheet); ``empty_ok``: a table with no data rows loads nothing instead of failing
+    (one sheet of several)."""
     from ingest.load import (
         EARLY_KEYS,
         STAGE,
@@ -343,7 +468,7 @@ def _load_file(
             target, ColumnSource(mapping.header_of(target), variant.values.get(target, {}))
         )
     context = ValidationContext(
-        file_name=display_name(table.path),
+        file_name=label or display_name(table.path),
         date_order=options.date_format or variant.date_format,
         default_date_order=options.default_date_format,
         decimal_comma=table.delimiter == ";",
@@ -398,16 +523,18 @@ def _load_file(
         spill.seek(0)
         record_rejections(conn, batch_id, (Rejection(**json.loads(line)) for line in spill))
     notes.update(context.notes)
+    if counts.read == 0 and empty_ok:
+        return counts
     if counts.read == 0:
         raise CrmError(
-            f"{display_name(table.path)}: the file has a header row but no data rows. "
+            f"{label or display_name(table.path)}: the file has a header row but no data rows. "
             "Export it again with the rows you want to import.",
             exit_code=ExitCode.FILE_FAILED,
         )
     load_context = LoadContext(
         conn=conn,
         batch_id=batch_id,
-        file_name=display_name(table.path),
+        file_name=label or display_name(table.path),
         source=variant.profile,
         entity=variant.entity,
         headers={target: source.header for target, source in sources.items()},
@@ -571,6 +698,9 @@ def _validate_chunk(
 
 
 REPORT_HEADER = ["row", "column", "value", "reason", "message"]
+# The report of a workbook imported sheet by sheet: row numbers are per sheet, so each row says
+# its sheet first.
+SHEETS_REPORT_HEADER = ["sheet", *REPORT_HEADER]
 
 
 def remove_stale_report(
@@ -598,7 +728,7 @@ def remove_stale_report(
     try:
         with report.open(encoding="utf-8-sig", newline="") as handle:
             first = next(csv.reader(handle), None)
-        if first != REPORT_HEADER:
+        if first not in (REPORT_HEADER, SHEETS_REPORT_HEADER):
             return None
         report.unlink()
     except (OSError, UnicodeDecodeError, csv.Error):
@@ -607,30 +737,42 @@ def remove_stale_report(
 
 
 def write_reject_report(
-    conn: psycopg.Connection, batch_id: int, path: Path, options: ImportOptions
+    conn: psycopg.Connection,
+    batches: int | list[int],
+    path: Path,
+    options: ImportOptions,
+    *,
+    sheets: dict[int | None, str] | None = None,
 ) -> Path:
-    """Write the batch's rejected rows to `<file stem>.rejected.csv` (UTF-8 with BOM for Excel).
+    """Write the rejected rows of ``batches`` to `<file stem>.rejected.csv` (UTF-8 with BOM for
+    Excel).
+
+    ``sheets`` (batch → sheet), for a workbook imported sheet by sheet: the report is still one
+    file, whose first column names each row's sheet (row numbers are per sheet), ordered by
+    sheet as the workbook orders them, then by row.
 
     Every text cell goes through :func:`guard_formula`, as in the Salesforce export: a rejected
     value like ``=HYPERLINK(...)`` must open as text, not run as a formula. Raises OSError when
     the folder cannot be written (the caller says so in the summary; the rows stay in the
     database).
     """
+    batch_ids = [batches] if isinstance(batches, int) else list(batches)
     folder = options.report_dir or path.parent
     folder.mkdir(parents=True, exist_ok=True)
     report = folder / f"{path.stem}{REPORT_SUFFIX}"
     with report.open("w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(REPORT_HEADER)
+        writer.writerow(SHEETS_REPORT_HEADER if sheets else REPORT_HEADER)
         with conn.cursor(name="reject_report") as cur:
             cur.execute(
-                "select row_number, column_name, raw_value, reason_code, message "
-                "from ingest.rejected_rows where import_batch_id = %s "
-                "order by row_number, rejected_row_id",
-                (batch_id,),
+                "select import_batch_id, row_number, column_name, raw_value, reason_code, "
+                "message from ingest.rejected_rows where import_batch_id = any(%s) "
+                "order by import_batch_id, row_number, rejected_row_id",
+                (batch_ids,),
             )
-            for record in cur:
+            for batch_id, *record in cur:
+                cells = [sheets[batch_id], *record] if sheets else record
                 writer.writerow(
-                    [guard_formula(cell) if isinstance(cell, str) else cell for cell in record]
+                    [guard_formula(cell) if isinstance(cell, str) else cell for cell in cells]
                 )
     return report

@@ -374,7 +374,7 @@ def test_reapplying_schema_changes_nothing_and_keeps_data(
         connection.commit()
     before = _catalog(conninfo)
     with psycopg.connect(conninfo) as connection:
-        assert db.apply_schema(connection) == 5
+        assert db.apply_schema(connection) == 6
         counts = {
             table: connection.execute(
                 sql.SQL("select count(*) from public.{}").format(sql.Identifier(table))
@@ -384,7 +384,7 @@ def test_reapplying_schema_changes_nothing_and_keeps_data(
         versions = connection.execute("select count(*) from ingest.schema_version").fetchone()
     assert _catalog(conninfo) == before
     assert counts == {table: (1,) for table in db.PUBLIC_TABLES}
-    assert versions == (5,)
+    assert versions == (6,)
 
 
 def test_activity_relations_go_with_their_activity_contact_or_lead(
@@ -438,7 +438,7 @@ def test_version_4_gives_existing_rows_their_system_from_source(
             "('Fabrikam', 'F-1', 'manual')"
         )
         connection.commit()
-        assert db.apply_schema(connection) == 5
+        assert db.apply_schema(connection) == 6
         rows = connection.execute(
             "select name, external_id, external_system from public.accounts order by name"
         ).fetchall()
@@ -459,7 +459,7 @@ def test_version_4_gives_existing_rows_their_system_from_source(
         connection.rollback()
     before = _catalog(conninfo)
     with psycopg.connect(conninfo) as connection:
-        assert db.apply_schema(connection) == 5
+        assert db.apply_schema(connection) == 6
     assert _catalog(conninfo) == before
 
 
@@ -467,8 +467,8 @@ def test_schema_applies_to_an_empty_database(make_database: Callable[..., str]) 
     conninfo = make_database(with_schema=False)
     with psycopg.connect(conninfo) as connection:
         assert db.schema_version(connection) is None
-        assert db.apply_schema(connection) == 5
-        assert db.schema_version(connection) == 5
+        assert db.apply_schema(connection) == 6
+        assert db.schema_version(connection) == 6
 
 
 def test_length_limits_never_break_db_init_on_longer_stored_values(
@@ -482,14 +482,14 @@ def test_length_limits_never_break_db_init_on_longer_stored_values(
         connection.execute("delete from ingest.schema_version where version = 4")
         connection.execute("insert into public.accounts (name) values (repeat('n', 300))")
         connection.commit()
-        assert db.apply_schema(connection) == 5
+        assert db.apply_schema(connection) == 6
         state = "select convalidated from pg_constraint where conname = 'accounts_name_length'"
         assert connection.execute(state).fetchone() == (False,)
         with pytest.raises(errors.CheckViolation), connection.transaction():
             connection.execute("insert into public.accounts (name) values (repeat('m', 256))")
         connection.execute("update public.accounts set name = left(name, 255)")
         connection.commit()
-        assert db.apply_schema(connection) == 5
+        assert db.apply_schema(connection) == 6
         assert connection.execute(state).fetchone() == (True,)
 
 

@@ -69,8 +69,12 @@ class SheetTable:
     # The last row, when it sums up the rows above it ("Summe", "Total"): its number and word.
     totals_row: tuple[int, str] | None = None
     hidden_columns: list[str] = field(default_factory=list)  # left out: the sheet hides them
-    # Other sheets of the workbook with these columns (a sheet per year): not read, but named.
+    # Other sheets of the workbook with exactly these columns (a sheet per year), in workbook
+    # order: the spreadsheet importer imports them with this one (unless a sheet was named).
     same_column_sheets: list[str] = field(default_factory=list)
+    # The remaining other sheets, each with why it is not imported ("a hidden sheet", "empty",
+    # "other columns: …").
+    other_sheets: dict[str, str] = field(default_factory=dict)
 
     def totals_note(self) -> str | None:
         """What the summary says about a totals row left out at the bottom (None: there was

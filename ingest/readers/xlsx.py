@@ -216,15 +216,23 @@ def open_xlsx(path: Path, *, sheet: str | None = None) -> SheetTable:
                 [cell_text(value) for value in values]
                 for values in sheet_rows(worksheet, max_row=HEAD_ROWS, hidden=hidden)
             ]
-            # Other sheets, read only to say which have the same columns (a sheet per year).
-            others = {
-                other: [
+            # The other sheets' heads, to find those with the same columns (a sheet per year),
+            # which are imported with this one; a hidden sheet is left out unread.
+            others: dict[str, list[list[str]] | None] = {}
+            for other in names:
+                if sheet is not None or other == sheet_name:
+                    continue
+                if getattr(workbook[other], "sheet_state", "visible") != "visible":
+                    others[other] = None
+                    continue
+                other_hidden: set[int] = set()
+                rows = [
                     [cell_text(value) for value in values]
-                    for values in sheet_rows(workbook[other], max_row=HEAD_ROWS)
+                    for values in sheet_rows(
+                        workbook[other], max_row=HEAD_ROWS, hidden=other_hidden
+                    )
                 ]
-                for other in names
-                if sheet is None and other != sheet_name
-            }
+                others[other] = [_visible(row, other_hidden) for row in rows]
         except (CrmError, OSError):
             raise
         except Exception as exc:
@@ -251,13 +259,14 @@ def open_xlsx(path: Path, *, sheet: str | None = None) -> SheetTable:
     header_index = find_header(head)
     header_row = header_index + 1
     headers = check_headers(path, head[header_index], header_row)
-    columns = {normalise_header(header) for header in headers} - {""}
-    same_columns = [
-        other
-        for other, rows in others.items()
-        if rows
-        and columns <= {normalise_header(cell) for cell in rows[find_header(rows)] if cell.strip()}
-    ]
+    same_columns: list[str] = []
+    other_sheets: dict[str, str] = {}
+    for other, other_rows in others.items():
+        why = _why_not_same(head[header_index], other_rows)
+        if why is None:
+            same_columns.append(other)
+        else:
+            other_sheets[other] = why
 
     def records() -> Iterator[list[str]]:
         uncalculated = Uncalculated(header_row + 1)
@@ -299,7 +308,47 @@ def open_xlsx(path: Path, *, sheet: str | None = None) -> SheetTable:
         pad_short_rows=True,
         hidden_columns=hidden_headers,
         same_column_sheets=same_columns,
+        other_sheets=other_sheets,
     )
+
+
+def _why_not_same(headers: list[str], rows: list[list[str]] | None) -> str | None:
+    """None when a sheet's header row (after its title rows, without its hidden columns) has
+    exactly ``headers``, in the same order; else why not, in a few words."""
+    if rows is None:
+        return "a hidden sheet"
+    if not any(any(cell.strip() for cell in row) for row in rows):
+        return "empty"
+    row = _trimmed(rows[find_header(rows)])
+    headers = _trimmed(headers)
+    theirs = [normalise_header(cell) for cell in row]
+    ours = [normalise_header(header) for header in headers]
+    if theirs == ours:
+        return None
+    missing = [
+        header.strip()
+        for header in headers
+        if header.strip() and normalise_header(header) not in theirs
+    ]
+    extra = [cell.strip() for cell in row if cell.strip() and normalise_header(cell) not in ours]
+    if not missing and not extra:
+        return "the same columns in another order"
+    parts = []
+    if missing:
+        parts.append("no column " + ", ".join(f'"{header}"' for header in missing))
+        if len(missing) > 3:
+            parts[-1] = f"{len(missing)} of the columns missing"
+    if extra:
+        shown = ", ".join(f'"{cell}"' for cell in extra[:3]) + (" …" if len(extra) > 3 else "")
+        parts.append("other column(s) " + shown)
+    return "other columns: " + "; ".join(parts)
+
+
+def _trimmed(cells: list[str]) -> list[str]:
+    end = len(cells)
+    while end and not cells[end - 1].strip():
+        end -= 1
+    return cells[:end]
 
 
 def _visible(cells: list[str], hidden: set[int]) -> list[str]:
