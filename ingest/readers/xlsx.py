@@ -335,9 +335,10 @@ def _why_not_same(headers: list[str], rows: list[list[str]] | None) -> str | Non
         return "the same columns in another order"
     parts = []
     if missing:
-        parts.append("no column " + ", ".join(f'"{header}"' for header in missing))
+        shown = ", ".join(f'"{header}"' for header in missing[:3])
         if len(missing) > 3:
-            parts[-1] = f"{len(missing)} of the columns missing"
+            shown += f" … ({len(missing)} of the {len(ours)} columns)"
+        parts.append("no column " + shown)
     if extra:
         shown = ", ".join(f'"{cell}"' for cell in extra[:3]) + (" …" if len(extra) > 3 else "")
         parts.append("other column(s) " + shown)

@@ -3,6 +3,7 @@ the saved profile recognised next time, and `crm profile`."""
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -13,8 +14,12 @@ import pytest
 from consulting_crm.cli import main
 from ingest.errors import ExitCode
 from tests.factories.home_made import (
+    DEAL_FLAGS,
+    DEALS_BY_YEAR,
+    ENGLISH_ROWS,
     GERMAN_LATER_ROWS,
     clients_csv,
+    deals_by_year_xlsx,
     english_pipeline_xlsx,
     german_pipeline_csv,
     messy_pipeline_xlsx,
@@ -371,33 +376,160 @@ def test_title_rows_hidden_column_and_totals_row_of_a_home_made_workbook(
     ]
 
 
-def test_a_sheet_per_year_is_named_and_imported_with_sheet(
+def _batches(url: str, after: int = 0) -> list[tuple[object, ...]]:
+    with psycopg.connect(url) as conn:
+        return conn.execute(
+            "select sheet, status::text, rows_inserted, rows_updated, rows_unchanged, "
+            "rows_rejected from ingest.import_batches where import_batch_id > %s "
+            "and file_name like 'Deals%%' order by import_batch_id",
+            (after,),
+        ).fetchall()
+
+
+def _last_batch(url: str) -> int:
+    with psycopg.connect(url) as conn:
+        row = conn.execute("select coalesce(max(import_batch_id), 0) from ingest.import_batches")
+        return int(row.fetchone()[0])  # type: ignore[index]
+
+
+def test_a_sheet_per_year_imports_in_one_command_and_the_saved_profile_next_time(
     home: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from tests.factories.home_made import ENGLISH_HEADERS, ENGLISH_ROWS
-    from tests.factories.spreadsheets import write_xlsx
+    _import_clients(tmp_path, capsys)
+    book = deals_by_year_xlsx(tmp_path / "Deals.xlsx")
+    reports = ["--report-dir", str(tmp_path)]
+    args = ["import", str(book), *reports, *DEAL_FLAGS, "--save-profile", "deals"]
+    assert main(args) == ExitCode.OK
+    out = capsys.readouterr().out
+    said = " ".join(out.split())
+    assert "imported sheets '2024', '2025', '2026' (same columns)" in said
+    assert (
+        "NOT imported: sheet 'Notes' (other columns: no column \"Project\", \"Value €\", "
+        '"Stage" … (5 of the 6 columns); other column(s) "Remember")'
+    ) in said
+    assert "sheet '2025': 2 new, 0 updated, 0 same, 0 rejected (skipped 1 line(s)" in said
+    for year, new in (("2024", 1), ("2025", 2), ("2026", 1)):  # a row per sheet in the table
+        assert re.search(rf"│ +sheet {year} +│ +│ +│ +{new} │ +0 │ +0 │ +0 │", out), out
+    assert [row[1] for row in _projects(home)] == [
+        "Pricing review",
+        "Follow-up review",
+        "Board pack",
+        "Due diligence",
+    ]
+    assert _batches(home) == [
+        ("2024", "loaded", 1, 0, 0, 0),
+        ("2025", "loaded", 2, 0, 0, 0),
+        ("2026", "loaded", 1, 0, 0, 0),
+    ]
+
+    # The same workbook again: skipped, nothing changes.
+    before = _last_batch(home)
+    assert main(["import", str(book), *reports]) == ExitCode.OK
+    assert "already imported" in capsys.readouterr().out
+    assert _batches(home, before) == []
+
+    # Next year's export: only sheet 2026 changed (a stage moved on, a deal added). No option:
+    # the saved profile is recognised by the headers, the unchanged sheets merge to no change.
+    later = {
+        **DEALS_BY_YEAR,
+        "2026": [
+            ["Fir Partners", "Follow-up review", 8000, "Closed Won", "2026-03-31", ""],
+            ["Hazel & Co", "Contract review", 5000, "Proposal", "2026-09-30", ""],
+        ],
+    }
+    book2 = deals_by_year_xlsx(tmp_path / "Deals (2).xlsx", later)
+    before = _last_batch(home)
+    assert main(["import", str(book2), *reports]) == ExitCode.OK
+    said = " ".join(capsys.readouterr().out.split())
+    assert "profile deals:projects (chosen from the headers)" in said
+    assert "sheet '2024': 0 new, 0 updated, 1 same, 0 rejected" in said
+    assert "sheet '2026': 1 new, 1 updated, 0 same, 0 rejected" in said
+    assert _batches(home, before) == [
+        ("2024", "loaded", 0, 0, 1, 0),
+        ("2025", "loaded", 0, 0, 2, 0),
+        ("2026", "loaded", 1, 1, 0, 0),
+    ]
+    assert ("Fir Partners", "Follow-up review", "won") in [
+        (row[0], row[1], row[4]) for row in _projects(home)
+    ]
+
+    # --sheet still reads just the one sheet.
+    before = _last_batch(home)
+    assert main(["import", str(book2), *reports, "--sheet", "2025", "--force"]) == ExitCode.OK
+    said = " ".join(capsys.readouterr().out.split())
+    assert "sheet '2025'" in said and "'2024'" not in said
+    assert _batches(home, before) == [("2025", "loaded", 0, 0, 2, 0)]
+
+
+def test_a_rejected_row_of_a_later_sheet_is_reported_with_its_sheet(
+    home: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import csv
 
     _import_clients(tmp_path, capsys)
-    book = write_xlsx(
-        tmp_path / "Deals.xlsx",
-        {
-            "2024": [ENGLISH_HEADERS, ENGLISH_ROWS[0]],
-            "2025": [ENGLISH_HEADERS, *ENGLISH_ROWS[1:]],
-            "Notes": [["Remember", "to call"]],
-        },
-    )
-    flags = [
-        "--report-dir", str(tmp_path), "--profile", "deals",
-    ]  # fmt: skip
-    made = [
-        "profile", "new", "deals", "--from", str(book),
-        "--map", "Client=account_name", "--map", "Project=name", "--map", "Value €=amount",
-        "--map", "Expected close=close_date",
-        "--value", "stage:Closed Won=won", "--value", "stage:Closed Lost=lost",
-    ]  # fmt: skip
-    assert main(made) == 0
-    assert main(["import", str(book), *flags]) == ExitCode.OK
-    out = " ".join(capsys.readouterr().out.split())
-    assert "NOT imported: sheet(s) '2025' with the same columns; import each with --sheet" in out
-    assert main(["import", str(book), *flags, "--sheet", "2025", "--force"]) == ExitCode.OK
-    assert [row[1] for row in _projects(home)] == ["Pricing review", "Board pack", "Due diligence"]
+    years = {
+        **DEALS_BY_YEAR,
+        "2025": [ENGLISH_ROWS[1], [*ENGLISH_ROWS[2][:3], "Maybe", *ENGLISH_ROWS[2][4:]]],
+    }
+    book = deals_by_year_xlsx(tmp_path / "Deals.xlsx", years, notes=False)
+    args = ["import", str(book), "--report-dir", str(tmp_path), *DEAL_FLAGS]
+    assert main(args) == ExitCode.ROWS_REJECTED
+    said = " ".join(capsys.readouterr().out.split())
+    assert "sheet '2025': 1 new, 0 updated, 0 same, 1 rejected" in said
+    assert f"rejected rows are listed in {tmp_path / 'Deals.rejected.csv'}" in said
+    with (tmp_path / "Deals.rejected.csv").open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert rows[0] == ["sheet", "row", "column", "value", "reason", "message"]
+    assert len(rows) == 2
+    sheet, row, column, value, reason, message = rows[1]
+    # Row 4 of sheet 2025: its title row, the header, then the second deal.
+    assert (sheet, row, column, value, reason) == ("2025", "4", "Stage", "Maybe", "invalid_value")
+    assert message.startswith("Deals.xlsx, sheet '2025', row 4, column \"Stage\": ")
+    assert [row[1] for row in _projects(home)] == [
+        "Pricing review",
+        "Follow-up review",
+        "Board pack",
+    ]
+
+
+def test_a_sheet_that_fails_leaves_nothing_of_the_workbook(
+    home: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _import_clients(tmp_path, capsys)
+    # Sheet 2025 has a formula no spreadsheet program calculated: it cannot be read.
+    years = {
+        **DEALS_BY_YEAR,
+        "2025": [ENGLISH_ROWS[1], [*ENGLISH_ROWS[2][:2], "=1+1", *ENGLISH_ROWS[2][3:]]],
+    }
+    book = deals_by_year_xlsx(tmp_path / "Deals.xlsx", years)
+    args = ["import", str(book), "--report-dir", str(tmp_path), *DEAL_FLAGS]
+    assert main(args) == ExitCode.FILE_FAILED
+    said = " ".join(capsys.readouterr().out.split())
+    assert "Deals.xlsx, sheet '2025': has formulas without a calculated value (C4; 1 cell)" in said
+    assert (
+        "The sheets '2024', '2025', '2026' have the same columns and are imported together, all "
+        "or nothing: nothing from any of them was loaded."
+    ) in said
+    assert _projects(home) == []
+    assert _batches(home) == [(None, "failed", 0, 0, 0, 0)]
+
+
+@pytest.mark.slow
+def test_nightly_imports_every_sheet_of_a_workbook_its_saved_profile_maps(
+    home: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import os
+    import time
+
+    _import_clients(tmp_path, capsys)
+    book = deals_by_year_xlsx(tmp_path / "Deals.xlsx")
+    assert main(["profile", "new", "deals", "--from", str(book), *DEAL_FLAGS]) == 0
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    dropped = deals_by_year_xlsx(inbox / "Deals.xlsx")
+    past = time.time() - 3600
+    os.utime(dropped, (past, past))
+    assert main(["nightly", "--inbox", str(inbox), "--as-of", "2026-06-30"]) == ExitCode.OK
+    assert len(_projects(home)) == 4
+    assert [row[0] for row in _batches(home)] == ["2024", "2025", "2026"]
+    assert [path.name for path in (inbox / "archive").glob("*/*")] == ["Deals.xlsx"]

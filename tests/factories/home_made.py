@@ -107,3 +107,33 @@ def messy_pipeline_xlsx(path: Path) -> Path:
     book.save(path)
     _patch_cached_values(path, {"C8": "46500.5"})
     return path
+
+
+# A deal list kept as one sheet per year, and a notes sheet beside them.
+DEALS_BY_YEAR: dict[str, list[list[Cell]]] = {
+    "2024": [ENGLISH_ROWS[0]],
+    "2025": ENGLISH_ROWS[1:],
+    "2026": [["Fir Partners", "Follow-up review", 8000, "Proposal", "2026-03-31", ""]],
+}
+DEAL_FLAGS = [
+    "--map", "Client=account_name", "--map", "Project=name", "--map", "Value €=amount",
+    "--map", "Expected close=close_date",
+    "--value", "stage:Closed Won=won", "--value", "stage:Closed Lost=lost",
+]  # fmt: skip
+
+
+def deals_by_year_xlsx(
+    path: Path,
+    years: dict[str, list[list[Cell]]] | None = None,
+    *,
+    notes: bool = True,
+) -> Path:
+    """A workbook with a sheet per year ("2024", "2025", "2026"), each with a title row above
+    the same header row, and a "Notes" sheet with other columns after them."""
+    sheets: dict[str, list[list[Cell]]] = {
+        year: [[f"Deals {year}"], ENGLISH_HEADERS, *rows]
+        for year, rows in (DEALS_BY_YEAR if years is None else years).items()
+    }
+    if notes:
+        sheets["Notes"] = [["Client", "Remember"], ["Fir Partners", "call in March"]]
+    return write_xlsx(path, sheets)
