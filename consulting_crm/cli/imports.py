@@ -96,7 +96,11 @@ def import_command(
         ),
     ] = None,
     sheet: Annotated[
-        str | None, typer.Option(help="XLSX sheet to read (default: the first).")
+        str | None,
+        typer.Option(
+            help="XLSX sheet to read, only that one (default: the first, and every other sheet "
+            "with exactly its header row, as one file)."
+        ),
     ] = None,
     dry_run: Annotated[
         bool,
