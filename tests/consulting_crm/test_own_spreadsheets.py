@@ -24,6 +24,7 @@ from tests.factories.home_made import (
     german_pipeline_csv,
     messy_pipeline_xlsx,
 )
+from tests.factories.spreadsheets import Cell
 
 GERMAN_FLAGS = [
     "--entity", "projects",
@@ -404,7 +405,7 @@ def test_a_sheet_per_year_imports_in_one_command_and_the_saved_profile_next_time
     said = " ".join(out.split())
     assert "imported sheets '2024', '2025', '2026' (same columns)" in said
     assert (
-        "NOT imported: sheet 'Notes' (other columns: no column \"Project\", \"Value €\", "
+        'NOT imported: sheet \'Notes\' (other columns: no column "Project", "Value €", '
         '"Stage" … (5 of the 6 columns); other column(s) "Remember")'
     ) in said
     assert "sheet '2025': 2 new, 0 updated, 0 same, 0 rejected (skipped 1 line(s)" in said
@@ -430,7 +431,7 @@ def test_a_sheet_per_year_imports_in_one_command_and_the_saved_profile_next_time
 
     # Next year's export: only sheet 2026 changed (a stage moved on, a deal added). No option:
     # the saved profile is recognised by the headers, the unchanged sheets merge to no change.
-    later = {
+    later: dict[str, list[list[Cell]]] = {
         **DEALS_BY_YEAR,
         "2026": [
             ["Fir Partners", "Follow-up review", 8000, "Closed Won", "2026-03-31", ""],
