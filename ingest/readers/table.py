@@ -72,8 +72,8 @@ class SheetTable:
     # Other sheets of the workbook with exactly these columns (a sheet per year), in workbook
     # order: the spreadsheet importer imports them with this one (unless a sheet was named).
     same_column_sheets: list[str] = field(default_factory=list)
-    # The remaining other sheets, each with why it is not imported ("a hidden sheet", "empty",
-    # "other columns: …").
+    # The remaining other sheets but the empty ones, each with why it is not imported ("a hidden
+    # sheet", "other columns: …").
     other_sheets: dict[str, str] = field(default_factory=dict)
 
     def totals_note(self) -> str | None:

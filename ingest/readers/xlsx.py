@@ -262,6 +262,10 @@ def open_xlsx(path: Path, *, sheet: str | None = None) -> SheetTable:
     same_columns: list[str] = []
     other_sheets: dict[str, str] = {}
     for other, other_rows in others.items():
+        if other_rows is not None and not any(
+            any(cell.strip() for cell in row) for row in other_rows
+        ):
+            continue  # an empty sheet (Excel's "Sheet2") holds nothing to leave out
         why = _why_not_same(head[header_index], other_rows)
         if why is None:
             same_columns.append(other)
@@ -317,8 +321,6 @@ def _why_not_same(headers: list[str], rows: list[list[str]] | None) -> str | Non
     exactly ``headers``, in the same order; else why not, in a few words."""
     if rows is None:
         return "a hidden sheet"
-    if not any(any(cell.strip() for cell in row) for row in rows):
-        return "empty"
     row = _trimmed(rows[find_header(rows)])
     headers = _trimmed(headers)
     theirs = [normalise_header(cell) for cell in row]
@@ -341,7 +343,7 @@ def _why_not_same(headers: list[str], rows: list[list[str]] | None) -> str | Non
         parts.append("no column " + shown)
     if extra:
         shown = ", ".join(f'"{cell}"' for cell in extra[:3]) + (" …" if len(extra) > 3 else "")
-        parts.append("other column(s) " + shown)
+        parts.append(f"column(s) {shown} added")
     return "other columns: " + "; ".join(parts)
 
 

@@ -406,7 +406,7 @@ def test_a_sheet_per_year_imports_in_one_command_and_the_saved_profile_next_time
     assert "imported sheets '2024', '2025', '2026' (same columns)" in said
     assert (
         'NOT imported: sheet \'Notes\' (other columns: no column "Project", "Value €", '
-        '"Stage" … (5 of the 6 columns); other column(s) "Remember")'
+        '"Stage" … (5 of the 6 columns); column(s) "Remember" added)'
     ) in said
     assert "sheet '2025': 2 new, 0 updated, 0 same, 0 rejected (skipped 1 line(s)" in said
     for year, new in (("2024", 1), ("2025", 2), ("2026", 1)):  # a row per sheet in the table
@@ -462,6 +462,31 @@ def test_a_sheet_per_year_imports_in_one_command_and_the_saved_profile_next_time
     assert _batches(home, before) == [("2025", "loaded", 0, 0, 2, 0)]
 
 
+def test_a_workbook_of_which_one_sheet_was_imported_is_imported_whole_next_time(
+    home: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A batch is known by the file's bytes and its sheet: the same bytes imported with --sheet
+    do not make the other sheets count as imported."""
+    _import_clients(tmp_path, capsys)
+    book = deals_by_year_xlsx(tmp_path / "Deals.xlsx")
+    args = ["import", str(book), "--report-dir", str(tmp_path), *DEAL_FLAGS]
+    assert main([*args, "--sheet", "2024"]) == ExitCode.OK
+    assert _batches(home) == [("2024", "loaded", 1, 0, 0, 0)]
+    capsys.readouterr()
+    assert main([*args, "--sheet", "2024"]) == ExitCode.OK
+    assert "already imported" in capsys.readouterr().out
+    assert main(args) == ExitCode.OK
+    assert "imported sheets '2024', '2025', '2026'" in " ".join(capsys.readouterr().out.split())
+    assert _batches(home)[1:] == [
+        ("2024", "loaded", 0, 0, 1, 0),
+        ("2025", "loaded", 2, 0, 0, 0),
+        ("2026", "loaded", 1, 0, 0, 0),
+    ]
+    assert main(args) == ExitCode.OK
+    assert "already imported" in capsys.readouterr().out
+    assert len(_batches(home)) == 4
+
+
 def test_a_rejected_row_of_a_later_sheet_is_reported_with_its_sheet(
     home: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -474,6 +499,12 @@ def test_a_rejected_row_of_a_later_sheet_is_reported_with_its_sheet(
     }
     book = deals_by_year_xlsx(tmp_path / "Deals.xlsx", years, notes=False)
     args = ["import", str(book), "--report-dir", str(tmp_path), *DEAL_FLAGS]
+    # A dry run writes the same report and nothing else.
+    assert main([*args, "--dry-run"]) == ExitCode.ROWS_REJECTED
+    assert "sheet '2025': 1 new" in " ".join(capsys.readouterr().out.split())
+    assert (tmp_path / "Deals.rejected.csv").read_text(encoding="utf-8-sig").startswith("sheet,")
+    assert _projects(home) == []
+    (tmp_path / "Deals.rejected.csv").unlink()
     assert main(args) == ExitCode.ROWS_REJECTED
     said = " ".join(capsys.readouterr().out.split())
     assert "sheet '2025': 1 new, 0 updated, 0 same, 1 rejected" in said

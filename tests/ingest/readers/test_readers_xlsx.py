@@ -201,3 +201,38 @@ def test_a_corrupt_workbook_fails_with_one_line(
         f"broken.xlsx: is not a readable XLSX workbook ({detail}); open and save it again in "
         "Excel (or export it as CSV UTF-8), then import again."
     )
+
+
+def test_sheets_with_exactly_the_header_row_are_found_and_the_others_named(tmp_path: Path) -> None:
+    """The sheets a workbook import reads with the first: the same header row (after title rows,
+    without hidden columns); every other sheet but an empty one is named with the reason."""
+    from openpyxl import load_workbook
+
+    header: list[Cell] = ["Client", "Stage", "Value"]
+    path = write_xlsx(
+        tmp_path / "deals.xlsx",
+        {
+            "2024": [header, ["Alder", "won", 1]],
+            "2025": [["Deals 2025"], header, ["Birch", "lost", 2]],
+            "2026": [["Client", "Helper", "Stage", "Value"], ["Cedar", "x", "won", 3]],
+            "Reordered": [["Stage", "Client", "Value"], ["won", "Dove", 4]],
+            "Wider": [[*header, "Comment"], ["Elm", "won", 5, "hi"]],
+            "Archive": [header, ["Fir", "won", 6]],
+            "Sheet2": [],
+        },
+    )
+    book = load_workbook(path)
+    book["2026"].column_dimensions["B"].hidden = True
+    book["Archive"].sheet_state = "hidden"
+    book.save(path)
+    table = open_table(path)
+    assert table.sheet == "2024"
+    assert table.same_column_sheets == ["2025", "2026"]
+    assert table.other_sheets == {
+        "Reordered": "the same columns in another order",
+        "Wider": 'other columns: column(s) "Comment" added',
+        "Archive": "a hidden sheet",
+    }
+    assert data_rows(path, sheet="2026") == [["Cedar", "won", "3"]]
+    # A sheet named with --sheet is read alone: the others are not looked at.
+    assert open_table(path, sheet="2025").same_column_sheets == []
