@@ -1,7 +1,9 @@
 """On a terminal, `crm import` asks how to map a spreadsheet no profile maps.
 
 The proposal of :mod:`ingest.mapping` is shown one column at a time (accept, change, skip), then
-every value of a fixed-set column we do not know, then the offer to save it all as a profile.
+every value of a fixed-set column we do not know, then, for projects and contacts whose account
+names include clients that are no account yet, the offer to create them (--create-accounts), then
+the offer to save it all as a profile.
 Without a terminal (cron, CI, a pipe) nothing is asked: the import fails with the proposal and the
 flags to pass, as :mod:`ingest.spreadsheet` reports it.
 """
