@@ -259,6 +259,20 @@ def test_a_profile_saved_with_the_flag_creates_accounts_in_crm_nightly(
     assert ("Elm GmbH", "Data audit") in _deals(home)
 
 
+def test_profile_new_keeps_create_accounts_and_the_import_uses_it(
+    home: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sheet = _deals_csv(tmp_path / "deals.csv")
+    made = ["profile", "new", "deals", "--from", str(sheet), *DEAL_FLAGS, "--create-accounts"]
+    assert main(made) == ExitCode.OK
+    assert "saved profile deals (projects, 4 columns)" in _out(capsys)
+    assert _accounts(home)[0][0] == "Cedar KG"  # nothing imported yet
+    assert main(["import", str(sheet), "--report-dir", str(tmp_path)]) == ExitCode.OK
+    out = _out(capsys)
+    assert "profile deals:projects (chosen from the headers)" in out
+    assert 'created 2 accounts from the "Client" column: ACME GmbH, Birch AG' in out
+
+
 @pytest.mark.skipif(sys.platform == "win32", reason="a pseudo-terminal")
 def test_on_a_terminal_it_offers_to_create_the_missing_accounts(home: str, tmp_path: Path) -> None:
     import pexpect
