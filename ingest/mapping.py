@@ -31,6 +31,7 @@ from ingest.entities import ENTITIES, ENTITY_FIELDS, ENUMS, IDENTITY, Field
 from ingest.errors import CrmError, ExitCode
 from ingest.options import ImportOptions, Overrides
 from ingest.profiles import (
+    CREATE_ACCOUNTS_ENTITIES,
     PROFILE_SUFFIX,
     Mapping,
     MappingNeeded,
@@ -294,8 +295,16 @@ def flags_for(overrides: Overrides, *, entity: str | None = None) -> list[str]:
 # --- saved profiles -----------------------------------------------------------------------------
 
 
-def profile_text(name: str, mapping: Mapping, *, source_file: str, date_format: str | None) -> str:
-    """A user profile that maps this file exactly as ``mapping`` did, identified by its headers."""
+def profile_text(
+    name: str,
+    mapping: Mapping,
+    *,
+    source_file: str,
+    date_format: str | None,
+    create_accounts: bool = False,
+) -> str:
+    """A user profile that maps this file exactly as ``mapping`` did, identified by its headers
+    (with ``create_accounts``, as --create-accounts asked, for a file of projects or contacts)."""
     variant = mapping.variant
     entity = mapping.entity if variant.entity != "people" else variant.entity
     headers = [header for header in mapping.headers if not header.startswith("(column ")]
@@ -317,6 +326,13 @@ def profile_text(name: str, mapping: Mapping, *, source_file: str, date_format: 
         f"name = {_toml(entity)}",
         f"entity = {_toml(entity)}",
         f"detect = [[{', '.join(_toml(header) for header in headers)}]]",
+    ]
+    if (create_accounts or variant.create_accounts) and entity in CREATE_ACCOUNTS_ENTITIES:
+        lines += [
+            "# Clients (account names) that are no account yet become accounts.",
+            "create_accounts = true",
+        ]
+    lines += [
         "",
         "[variants.columns]",
     ]
@@ -635,5 +651,11 @@ def save_profile_for_file(path: Path, options: ImportOptions, name: str) -> tupl
     table = open_table(path, sheet=options.sheet, encoding=options.encoding)
     file_name = display_name(path)
     mapping = mapping_for_table(table, file_name, options)
-    text = profile_text(name, mapping, source_file=file_name, date_format=options.date_format)
+    text = profile_text(
+        name,
+        mapping,
+        source_file=file_name,
+        date_format=options.date_format,
+        create_accounts=options.create_accounts,
+    )
     return save_profile(options.profile_dir, name, text), mapping

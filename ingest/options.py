@@ -41,6 +41,7 @@ class ImportOptions:
     years: tuple[int, int] = (1900, 2100)  # a date outside these years is rejected as a typo
     profile_dir: Path | None = None  # the user's own profiles ($CRM_HOME/profiles)
     overrides: Overrides | None = None  # --map / --value
+    create_accounts: bool = False  # --create-accounts: account names no account has create one
 
 
 @dataclass(frozen=True)

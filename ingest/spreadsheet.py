@@ -542,9 +542,13 @@ def _load_file(
         constants=frozenset(variant.defaults),
         early_inserted=stager.early_inserted,
         staged_for_merge=stager.staged_for_merge,
+        create_accounts=options.create_accounts or variant.create_accounts,
+        dry_run=options.dry_run,
     )
     merged = load_stage(load_context)
     notes.update(load_context.notes)
+    if load_context.created_accounts:
+        counts.extra["accounts_created"] = len(load_context.created_accounts)
     counts.inserted, counts.updated, counts.unchanged = (
         merged.inserted,
         merged.updated,

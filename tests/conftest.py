@@ -7,6 +7,11 @@ in fresh databases that it creates and drops, so it never touches anybody's data
 Through a pooler (``bash .ci/run pooler``), DATABASE_URL is the pooler and CRM_TEST_ADMIN_URL the
 server itself: databases are created and dropped there (a pooler keeps server connections to them
 open), and everything else, the schema included, goes through the pooler.
+
+Nothing reads the developer's own data directory: every test runs with ``CRM_HOME`` pointed at a
+folder of the session (no config.toml, no profiles in it) unless the test sets its own, and
+``CRM_CONFIG`` unset, so neither a profile saved in ``~/.local/share/consulting-crm/profiles``
+(found by ``--profile auto``) nor the developer's settings change what a test sees.
 """
 
 from __future__ import annotations
@@ -25,6 +30,31 @@ from consulting_crm.dbt_runner import BuildResult, run_build
 from tests.factories.builds import AS_OF_DATE, database_environment
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session", autouse=True)
+def session_crm_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """``CRM_HOME`` for every test (and every crm subprocess, which inherits the environment): a
+    folder of the session, instead of the developer's data directory; ``CRM_CONFIG`` unset.
+
+    A test that sets its own (``monkeypatch.setenv``) wins, for that test. A command that starts
+    the embedded server here (none should: the tests pass DATABASE_URL) has it stopped at the end.
+    """
+    home = tmp_path_factory.mktemp("session-crm-home")
+    saved = {name: os.environ.get(name) for name in ("CRM_HOME", "CRM_CONFIG")}
+    os.environ["CRM_HOME"] = str(home)
+    os.environ.pop("CRM_CONFIG", None)
+    try:
+        yield home
+    finally:
+        for folder in (home, home / db.DEMO_HOME):
+            if (folder / "pgdata").exists():
+                db.stop_embedded_server(folder)
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 @pytest.fixture(scope="session")

@@ -11,6 +11,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Annotated
 
+import psycopg
 import typer
 
 from consulting_crm import database as db
@@ -61,6 +62,15 @@ def import_command(
             "several).",
         ),
     ] = None,
+    create_accounts: Annotated[
+        bool,
+        typer.Option(
+            "--create-accounts",
+            help="Projects and contacts: a client (account name) that is no account yet "
+            "becomes one, one per name (letter case and spaces aside); the summary names them "
+            "(kept by --save-profile).",
+        ),
+    ] = False,
     save_profile: Annotated[
         str | None,
         typer.Option(
@@ -226,6 +236,7 @@ def import_command(
         report_dir=report_dir,
         profile_dir=profiles_dir(),
         overrides=overrides or None,
+        create_accounts=create_accounts,
     )
     mail_options = MailOptions(
         owner_emails=tuple(owner_email or settings.owner_emails),
@@ -242,7 +253,9 @@ def import_command(
         from consulting_crm.cli.mapping_prompt import ask_mapping_if_needed, on_a_terminal
 
         if on_a_terminal():
-            spreadsheet = ask_mapping_if_needed(expanded.files, spreadsheet, console)
+            spreadsheet = ask_mapping_if_needed(
+                expanded.files, spreadsheet, console, unknown_accounts=_unknown_accounts
+            )
     target = db.resolve_target()
     with db.connect(target, autocommit=True) as conn:
         if db.schema_version(conn) is None:
@@ -256,3 +269,18 @@ def import_command(
     code = summary_exit_code(results)
     if code != ExitCode.OK:
         raise typer.Exit(int(code))
+
+
+def _unknown_accounts(names: list[str]) -> list[str]:
+    """The clients among ``names`` that are no account yet (none when the database cannot be
+    reached: the import says why right after)."""
+    from ingest.load.matching import unknown_account_names
+
+    try:
+        target = db.resolve_target()
+        with db.connect(target, autocommit=True) as conn:
+            if db.schema_version(conn) is None:
+                return []
+            return unknown_account_names(conn, names)
+    except (CrmError, psycopg.Error):
+        return []

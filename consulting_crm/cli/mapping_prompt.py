@@ -1,7 +1,9 @@
 """On a terminal, `crm import` asks how to map a spreadsheet no profile maps.
 
 The proposal of :mod:`ingest.mapping` is shown one column at a time (accept, change, skip), then
-every value of a fixed-set column we do not know, then the offer to save it all as a profile.
+every value of a fixed-set column we do not know, then, for projects and contacts whose account
+names include clients that are no account yet, the offer to create them (--create-accounts), then
+the offer to save it all as a profile.
 Without a terminal (cron, CI, a pipe) nothing is asked: the import fails with the proposal and the
 flags to pass, as :mod:`ingest.spreadsheet` reports it.
 """
@@ -18,6 +20,7 @@ from rich.console import Console
 from ingest.entities import ENTITIES, ENTITY_FIELDS, ENUMS, IDENTITY
 from ingest.errors import CrmError
 from ingest.options import ImportOptions
+from ingest.profiles import CREATE_ACCOUNTS_ENTITIES
 from ingest.readers import SPREADSHEET_SUFFIXES
 
 Ask = Callable[[str], str]
@@ -28,10 +31,18 @@ def on_a_terminal() -> bool:
 
 
 def ask_mapping_if_needed(
-    files: list[Path], options: ImportOptions, console: Console, ask: Ask = input
+    files: list[Path],
+    options: ImportOptions,
+    console: Console,
+    ask: Ask = input,
+    *,
+    unknown_accounts: Callable[[list[str]], list[str]] | None = None,
 ) -> ImportOptions:
     """When the one spreadsheet of the run matches no profile, ask how to map it; the options
-    returned import it that way (with the profile saved, when the user chose to)."""
+    returned import it that way (with the profile saved, when the user chose to).
+
+    For a file of projects or contacts whose account names include clients that are no account
+    yet (``unknown_accounts`` says which), it also offers to create them (--create-accounts)."""
     from ingest.mapping import describe_proposal, propose, sample_columns
     from ingest.options import Overrides
     from ingest.profiles import MappingNeeded, choose_mapping
@@ -122,8 +133,35 @@ def ask_mapping_if_needed(
             f"{display_name(path)}: nothing was imported: a file of {chosen_entity} needs one of "
             f"{', '.join(IDENTITY[chosen_entity])} mapped."
         )
+    create_accounts = options.create_accounts
+    if (
+        not create_accounts
+        and unknown_accounts is not None
+        and chosen_entity in CREATE_ACCOUNTS_ENTITIES
+        and "account_name" in columns
+    ):
+        header = columns["account_name"]
+        every_row = sample_columns(table, rows=sys.maxsize)[table.headers.index(header)]
+        missing = unknown_accounts(list(dict.fromkeys(every_row)))
+        if missing:
+            from ingest.load.matching import listed
+
+            show(
+                f'{len(missing)} client(s) in "{header}" are no account yet: {listed(missing)}. '
+                "Without accounts their rows are rejected."
+            )
+            answer = _choose(
+                ask,
+                "Create these accounts (--create-accounts)? y or [n]: ",
+                "n",
+                ("y", "n"),
+                show,
+            )
+            create_accounts = answer == "y"
     overrides = Overrides(columns=columns, values=values)
-    chosen = dataclasses.replace(options, entity=chosen_entity, overrides=overrides)
+    chosen = dataclasses.replace(
+        options, entity=chosen_entity, overrides=overrides, create_accounts=create_accounts
+    )
     name = ask("Save this mapping as a profile for next time? Name (Enter: do not save): ").strip()
     while name:
         try:
@@ -135,10 +173,10 @@ def ask_mapping_if_needed(
             name = ask("Another name (Enter: do not save): ").strip()
     from ingest.mapping import flags_for
 
-    show(
-        "Not saved. To import the same way without questions: "
-        + " ".join(flags_for(overrides, entity=chosen_entity))
-    )
+    flags = flags_for(overrides, entity=chosen_entity)
+    if create_accounts:
+        flags.append("--create-accounts")
+    show("Not saved. To import the same way without questions: " + " ".join(flags))
     return chosen
 
 

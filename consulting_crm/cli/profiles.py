@@ -110,6 +110,14 @@ def new_command(
         typer.Option("--date-format", help=f"Order in dates: {', '.join(DATE_ORDERS)}."),
     ] = None,
     sheet: Annotated[str | None, typer.Option(help="XLSX sheet to read.")] = None,
+    create_accounts: Annotated[
+        bool,
+        typer.Option(
+            "--create-accounts",
+            help="As in `crm import`: clients that are no account yet become accounts "
+            "(projects and contacts).",
+        ),
+    ] = False,
 ) -> None:
     """Make your profile NAME from a spreadsheet and the mapping options; nothing is imported."""
     from ingest.mapping import parse_overrides, save_profile_for_file
@@ -128,6 +136,7 @@ def new_command(
         sheet=sheet,
         profile_dir=profiles_dir(),
         overrides=overrides or None,
+        create_accounts=create_accounts,
     )
     saved, mapping = save_profile_for_file(source, options, name)
     console.print(

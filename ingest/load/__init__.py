@@ -57,6 +57,19 @@ __all__ = [
 
 def load_stage(context: LoadContext) -> MergeCounts:
     """Resolve and merge everything staged for the file; rejected rows leave the stage."""
+    if context.create_accounts and (
+        context.entity not in ("projects", "contacts", "people")
+        or (context.entity == "people" and context.forced_entity != "contacts")
+    ):
+        context.notes["create_accounts"] = (
+            "--create-accounts created nothing: it applies to projects and contacts"
+            + (
+                " (in a file of people, one whose company is no account becomes a lead; "
+                "--entity contacts loads every row as a contact, creating the accounts)"
+                if context.entity == "people"
+                else ""
+            )
+        )
     if context.entity == "leads" and context.early_inserted and not context.staged_for_merge:
         # Every row was provably new and is inserted already (see Stager): the merge would
         # reject, match and update nothing, so it is skipped.

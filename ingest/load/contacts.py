@@ -10,8 +10,11 @@ Also run on the rows of a people file that :mod:`ingest.load.people` routes to c
    and email name two different contacts is rejected, and so is a second row for the same stored
    contact.
 3. Account: the one named by ``account_external_id``, ``account_domain`` or ``account_name``
-   (when exactly one account has that name), else the one whose domain is the email's. A new
-   contact without an account is rejected; an ambiguous name lists the candidates.
+   (when exactly one account has that name), else the one whose domain is the email's. With
+   ``--create-accounts`` (or ``create_accounts = true`` in the profile), a new contact that
+   names its account by name alone and matches none gets one, as a project does
+   (:func:`~ingest.load.matching.create_named_accounts`). A new contact without an account is
+   rejected; an ambiguous name lists the candidates.
 4. Merge (:func:`~ingest.load.merge.merge`).
 """
 
@@ -19,7 +22,13 @@ from __future__ import annotations
 
 from ingest.entities import CONTACTS
 from ingest.load.context import LoadContext, MergeCounts
-from ingest.load.matching import match_people, resolve_accounts, set_targets
+from ingest.load.matching import (
+    create_named_accounts,
+    match_people,
+    note_unknown_accounts,
+    resolve_accounts,
+    set_targets,
+)
 from ingest.load.merge import merge
 from ingest.load.rejects import (
     reject_in_file_duplicates,
@@ -44,11 +53,18 @@ def load_contacts(context: LoadContext, where: str = "true") -> MergeCounts:
         shown="coalesce(s.email, s.external_id, s.last_name)",
     )
     resolve_accounts(context, "account_id", email_fallback=True)
+    create_named_accounts(context, "account_id", where=f"s.target_id is null and {where}")
     reject_unresolved_account(
         context,
         "account_id",
         where=f"s.target_id is null and {where}",
         fix="import the account first, add it to the file, or import the person as a lead "
-        "with --entity leads.",
+        "with --entity leads"
+        + (
+            " (or with --create-accounts to create the accounts this column names)."
+            if "account_name" in context.headers and not context.create_accounts
+            else "."
+        ),
     )
+    note_unknown_accounts(context)
     return merge(context, CONTACTS, where)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import psycopg
+
 from ingest.entities import ENTITY_FIELDS
 from ingest.load.context import LoadContext
 from ingest.load.staging import STAGE, stage_columns
@@ -153,3 +155,149 @@ def resolve_accounts(
               and lower(a.domain) = lower(split_part(s.email, '@', 2))
             """
         )
+
+
+def spaced(text: str) -> str:
+    """SQL: ``text`` without leading and trailing white space, inner runs of it one space."""
+    return f"regexp_replace(regexp_replace({text}, '^\\s+|\\s+$', '', 'g'), '\\s+', ' ', 'g')"
+
+
+def name_key(text: str) -> str:
+    """SQL: the key two account names are the same by when accounts are created from them:
+    letter case and white space aside ("ACME  GmbH " is "acme gmbh")."""
+    return f"lower({spaced(text)})"
+
+
+SHOWN_NAMES = 10  # account names a summary note lists before "and N more"
+
+
+def listed(names: list[str]) -> str:
+    shown = ", ".join(names[:SHOWN_NAMES])
+    more = len(names) - SHOWN_NAMES
+    return shown + (f" and {more} more" if more > 0 else "")
+
+
+def create_named_accounts(
+    context: LoadContext, into: str, *, where: str = "true", prefix: str = "account"
+) -> None:
+    """With ``context.create_accounts``: give the rows whose account name matched no account
+    (``into`` still blank, no candidates) an account of that name, reusing one whose name is the
+    same letter case and white space aside, else creating one per distinct name.
+
+    Only rows that name their account by name alone qualify: a row that also gives an account
+    domain or external id no account has is left to be rejected (which of the two is wrong
+    cannot be told). A created account takes the name as the file's first row with it writes
+    it (white space trimmed), the file's system as its ``source`` and ``external_system`` (as
+    the accounts loader does) and the import batch; the summary names every account created.
+    Set-based: one UPDATE to reuse, one INSERT, one UPDATE to link, whatever the rows.
+    """
+    name = f"{prefix}_name"
+    stage = stage_columns(context.entity)
+    if not context.create_accounts or name not in stage:
+        return
+    others = " ".join(
+        f"and s.{column} is null"
+        for column in (f"{prefix}_domain", f"{prefix}_external_id")
+        if column in stage
+    )
+    eligible = (
+        f"s.{into} is null and s.candidates is null and {where} "
+        f"and {spaced(f's.{name}')} <> '' {others}"
+    )
+    key = name_key(f"s.{name}")
+    context.execute(
+        f"""
+        update {STAGE} s
+        set {into} = case when m.n = 1 then m.account_id end,
+            candidates = case when m.n > 1 then m.names end,
+            candidate_count = m.n
+        from (
+            select {name_key("a.name")} as key, count(*) as n,
+                   min(a.account_id::text)::uuid as account_id,
+                   string_agg(a.name || coalesce(' [' || a.domain || ']', ''), ', '
+                              order by a.name, a.domain) as names
+            from public.accounts a
+            group by 1
+        ) m
+        where {eligible} and m.key = {key}
+        """
+    )
+    created = context.conn.execute(
+        f"""
+        insert into public.accounts (name, source, external_system, import_batch_id)
+        select wanted.name, %(source)s, %(source)s, %(batch)s
+        from (
+            select distinct on ({key}) {spaced(f"s.{name}")} as name, s.row_number
+            from {STAGE} s
+            where {eligible}
+            order by {key}, s.row_number
+        ) wanted
+        order by wanted.row_number
+        returning name
+        """,  # type: ignore[arg-type]
+        {"source": context.source, "batch": context.batch_id},
+    ).fetchall()
+    if not created:
+        return
+    context.execute(
+        f"""
+        update {STAGE} s set {into} = a.account_id
+        from public.accounts a
+        where {eligible} and a.import_batch_id = %(batch)s and {name_key("a.name")} = {key}
+        """,
+        {"batch": context.batch_id},
+    )
+    names = [str(row[0]) for row in created]
+    context.created_accounts.extend(names)
+    count = f"{len(names)} account{'s' if len(names) != 1 else ''}"
+    verb = "would create" if context.dry_run else "created"
+    context.notes["created_accounts"] = (
+        f'{verb} {count} from the "{context.header(name)}" column: ' + listed(names)
+    )
+
+
+def note_unknown_accounts(context: LoadContext, *, prefix: str = "account") -> None:
+    """Without ``context.create_accounts``: when rows were rejected because no account has the
+    name they give, the summary names those clients and the two ways to load them."""
+    name = f"{prefix}_name"
+    if context.create_accounts or name not in context.headers:
+        return
+    given = f"(r.raw_row ->> '{name}')"
+    rows = context.conn.execute(
+        f"""
+        select (array_agg({spaced(given)} order by r.row_number))[1], count(*)
+        from ingest.rejected_rows r
+        where r.import_batch_id = %(batch)s and r.reason_code = 'no_account'
+          and {spaced(given)} <> ''
+        group by {name_key(given)} order by min(r.row_number)
+        """,  # type: ignore[arg-type]
+        {"batch": context.batch_id},
+    ).fetchall()
+    if not rows:
+        return
+    header = context.header(name)
+    total = sum(int(count) for _, count in rows)
+    clients = f"{len(rows)} name{'s' if len(rows) != 1 else ''}"
+    context.notes["unknown_accounts"] = (
+        f'{total} row(s) rejected because no account has the name in "{header}" ({clients}: '
+        f"{listed([str(value) for value, _ in rows])}); import your client list as accounts "
+        f'first, or import this file again with --create-accounts to create them from "{header}"'
+    )
+
+
+def unknown_account_names(conn: psycopg.Connection, names: list[str]) -> list[str]:
+    """The distinct ``names`` (letter case and white space aside) no account has, as
+    :func:`create_named_accounts` would create them, in the order given."""
+    rows = conn.execute(
+        f"""
+        select (array_agg({spaced("n.name")} order by n.i))[1]
+        from unnest(%(names)s::text[]) with ordinality n(name, i)
+        where {spaced("n.name")} <> ''
+          and not exists (
+              select from public.accounts a where {name_key("a.name")} = {name_key("n.name")})
+        group by {name_key("n.name")}
+        order by min(n.i)
+        """,  # type: ignore[arg-type]
+        {"names": names},
+    ).fetchall()
+    return [str(row[0]) for row in rows]

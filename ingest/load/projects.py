@@ -2,8 +2,13 @@
 
 1. A row without a name is rejected, and so is a row with the external id of an earlier row.
 2. Account: the one named by ``account_external_id``, ``account_domain`` or ``account_name``
-   (when exactly one account has that name), else the stored project's own. A row without one
-   is rejected; an ambiguous name lists the candidates.
+   (when exactly one account has that name), else the stored project's own. With
+   ``--create-accounts`` (or ``create_accounts = true`` in the profile), a row that names its
+   account by name alone and matches none gets the account whose name is the same letter case
+   and white space aside, else a new one, one per distinct name
+   (:func:`~ingest.load.matching.create_named_accounts`). A row without an account is rejected
+   (the summary names the clients and the two ways to load them); an ambiguous name lists the
+   candidates.
 3. Matching: the stored project with the same external id, else (the row has no external id)
    the only project of that account with the same name (case-insensitive). A second row for the
    same project is rejected (see the comment below on what counts as the same).
@@ -21,7 +26,13 @@ from __future__ import annotations
 
 from ingest.entities import PROJECTS
 from ingest.load.context import LoadContext, MergeCounts
-from ingest.load.matching import resolve_accounts, resolve_external_ids, set_targets
+from ingest.load.matching import (
+    create_named_accounts,
+    note_unknown_accounts,
+    resolve_accounts,
+    resolve_external_ids,
+    set_targets,
+)
 from ingest.load.merge import merge
 from ingest.load.rejects import (
     reject,
@@ -44,12 +55,19 @@ def load_projects(context: LoadContext) -> MergeCounts:
         where p.external_id = s.external_id and p.external_system = {context.system}
         """
     )
+    create_named_accounts(context, "account_id")
     reject_unresolved_account(
         context,
         "account_id",
         where="true",
-        fix="import the account first or correct the account column.",
+        fix="import the account first or correct the account column"
+        + (
+            ", or import with --create-accounts to create the accounts this column names."
+            if "account_name" in context.headers and not context.create_accounts
+            else "."
+        ),
     )
+    note_unknown_accounts(context)
     context.execute(
         f"""
         update {STAGE} s set by_name = m.project_id

@@ -4,11 +4,12 @@ One file per export format (``generic``, ``salesforce``, ``hubspot`` ...). A pro
 *variants*, one per kind of file the tool exports (a Salesforce Lead export, an Opportunity
 export ...), each naming its target entity, the headers that identify it (``detect``), which
 headers feed which column (``columns``, first match wins), value maps for enums (``values``),
-constants (``defaults``), multi-valued cells to cut at a separator (``first_of``) and placeholders
-that mean blank (``blanks``). A profile may also remove the apostrophe that guards a formula-like
-cell (``restore_formula_guard``, for files written by ``crm export salesforce``). Headers are
-compared after :func:`ingest.readers.normalise_header`, so `StageName`, `stage_name` and
-`Stage Name` are the same column.
+constants (``defaults``), multi-valued cells to cut at a separator (``first_of``), placeholders
+that mean blank (``blanks``) and, for projects and contacts, whether account names no account has
+create one (``create_accounts``, as ``--create-accounts`` does). A profile may also remove the
+apostrophe that guards a formula-like cell (``restore_formula_guard``, for files written by
+``crm export salesforce``). Headers are compared after :func:`ingest.readers.normalise_header`,
+so `StageName`, `stage_name` and `Stage Name` are the same column.
 
 Users add their own profiles, in the same format, as ``*.toml`` files in a folder of their own
 (``$CRM_HOME/profiles``; the application passes it in, :mod:`ingest` never looks for it). They
@@ -64,6 +65,7 @@ class Variant:
     blanks: dict[str, tuple[str, ...]] = field(default_factory=dict)
     date_format: str | None = None
     restore_formula_guard: bool = False
+    create_accounts: bool = False
 
     @property
     def label(self) -> str:
@@ -203,7 +205,19 @@ def parse_profile(name: str, text: str, *, path: Path | None = None) -> Profile:
     return Profile(name=name, description=str(description), variants=variants, path=path)
 
 
-_VARIANT_KEYS = {"name", "entity", "detect", "columns", "values", "defaults", "first_of", "blanks"}
+_VARIANT_KEYS = {
+    "name",
+    "entity",
+    "detect",
+    "columns",
+    "values",
+    "defaults",
+    "first_of",
+    "blanks",
+    "create_accounts",
+}
+# The entities whose rows name an account that --create-accounts may create.
+CREATE_ACCOUNTS_ENTITIES = ("projects", "contacts")
 
 
 def _no_unknown_keys(where: str, table: dict[str, Any], known: set[str]) -> None:
@@ -272,6 +286,14 @@ def _variant(
                     f"not one of: {', '.join(ENUMS[enum])}."
                 )
         values[target] = dict(mapping)
+    create_accounts = raw.get("create_accounts", False)
+    if not isinstance(create_accounts, bool):
+        raise CrmError(f"{label}: create_accounts must be true or false.")
+    if create_accounts and entity not in CREATE_ACCOUNTS_ENTITIES:
+        raise CrmError(
+            f"{label}: create_accounts is for files of "
+            f"{' or '.join(CREATE_ACCOUNTS_ENTITIES)} (this variant loads {entity}); remove it."
+        )
     detect = raw.get("detect", [])
     if not isinstance(detect, list):
         raise CrmError(f"{label}: detect must be a list of lists of headers.")
@@ -290,6 +312,7 @@ def _variant(
         },
         date_format=date_format,
         restore_formula_guard=restore_formula_guard,
+        create_accounts=create_accounts,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -171,3 +172,58 @@ def test_no_bodies_keeps_the_facts_but_not_the_text(config_file: Path, mail_data
     assert counts is not None and counts[0] > 0
     assert counts[1] == 0 and counts[2] == counts[0]
     assert stored == (0,)
+
+
+# The suite never reads the developer's own data directory (tests/conftest.py) ----------------
+
+DEALS_PROFILE = """\
+name = "deals"
+
+[[variants]]
+name = "projects"
+entity = "projects"
+detect = [["Kundenname", "Vorhaben"]]
+
+[variants.columns]
+account_name = ["Kundenname"]
+name = ["Vorhaben"]
+"""
+
+
+@pytest.mark.filterwarnings("ignore:XDG_RUNTIME_DIR is not set")  # platformdirs, without CRM_HOME
+def test_a_profile_in_the_real_home_is_not_seen(
+    crm_database: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A profile saved in the user's data directory (under HOME) would map this file; the suite's
+    own CRM_HOME hides it, so `--profile auto` finds no profile. Without CRM_HOME the same
+    import does find it, which shows the profile is where a developer's would be."""
+    home = tmp_path / "home"
+    data_dir = home / ".local" / "share" / "consulting-crm"
+    (data_dir / "profiles").mkdir(parents=True)
+    (data_dir / "profiles" / "deals.toml").write_text(DEALS_PROFILE, encoding="utf-8")
+    if os.geteuid() == 0:
+        # For root, crm uses the data directory only when it already holds a server's folder.
+        (data_dir / "pgdata").mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("XDG_DATA_HOME", raising=False)
+    monkeypatch.setenv("DATABASE_URL", crm_database)
+    monkeypatch.setenv("COLUMNS", "200")
+    sheet = tmp_path / "deals.csv"
+    sheet.write_text("Kundenname,Vorhaben\nACME GmbH,Pricing review\n", encoding="utf-8")
+    args = ["import", str(sheet), "--dry-run", "--report-dir", str(tmp_path)]
+
+    assert os.environ.get("CRM_HOME"), "tests/conftest.py gives every test a CRM_HOME"
+    assert not Path(os.environ["CRM_HOME"]).resolve().is_relative_to(home.resolve())
+    assert main(args) == ExitCode.FILE_FAILED
+    out = " ".join(capsys.readouterr().out.split())
+    assert "deals:projects" not in out
+    assert "Kundenname" in out  # the proposal for a file no profile maps
+
+    monkeypatch.delenv("CRM_HOME")
+    assert main(args) == ExitCode.ROWS_REJECTED
+    assert "profile deals:projects (chosen from the headers)" in " ".join(
+        capsys.readouterr().out.split()
+    )

@@ -355,7 +355,7 @@ def test_ambiguous_and_missing_accounts_reject_the_row_naming_candidates(
         "[acme.co.uk], Acme [acme.de]); use the account's domain or external id instead.",
         'contacts.csv, row 4, column "account_name": no account matches "Nowhere Ltd"; import '
         "the account first, add it to the file, or import the person as a lead with --entity "
-        "leads.",
+        "leads (or with --create-accounts to create the accounts this column names).",
     ]
 
 

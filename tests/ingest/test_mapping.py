@@ -40,6 +40,17 @@ stage = ["Stage"]
         ("pipeline.toml", GOOD.replace("detect", "detekt"), "unknown key(s) detekt"),
         ("pipeline.toml", GOOD.replace('["Deal"]', "[]"), "columns.name must be a header"),
         ("pipeline.toml", GOOD + "[variants.values.name]\nX = 'Y'\n", "values.name: value maps"),
+        (
+            "pipeline.toml",
+            GOOD.replace("detect =", 'create_accounts = "yes"\ndetect ='),
+            "create_accounts must be true or false",
+        ),
+        (
+            "pipeline.toml",
+            'name = "pipeline"\n[[variants]]\nname = "l"\nentity = "leads"\n'
+            'create_accounts = true\n[variants.columns]\nlast_name = ["Name"]\n',
+            "create_accounts is for files of projects or contacts (this variant loads leads)",
+        ),
     ],
 )
 def test_a_bad_user_profile_names_the_file_and_the_fix(
