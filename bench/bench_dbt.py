@@ -7,7 +7,8 @@
 In one run, in a fresh database of its own on the configured server:
 1. `crm build` on the empty database (dbt's fixed cost),
 2. a decade of data generated in SQL (10k accounts, 20k contacts, 50k projects, 100k leads,
-   1M activities), then the full build,
+   1M activities, a further participant on every tenth email with a contact), then the full
+   build,
 3. one more day of data (and a few stage changes), then the next build,
 (after the decade is written and after the full build, the database is vacuumed and autovacuum
 left to finish, as it would be during the day before the night's changes arrive; that time is
@@ -207,6 +208,19 @@ inner join numbered_leads on numbered_leads.n = 1 + s.n % 100000
 inner join numbered_contacts on numbered_contacts.n = 1 + s.n % 20000;
 alter table public.activities enable trigger activities_stamp_updated_at;
 
+-- Shared activities: every tenth email with a contact copies in one more contact (about 14,000
+-- further participants, as the mail import relates Cc'd people), stamped when the email was.
+insert into public.activity_relations (activity_id, contact_id, source, created_at, updated_at)
+select activities.activity_id, numbered_contacts.contact_id, 'mail', activities.updated_at,
+    activities.updated_at
+from (
+    select activity_id, updated_at, row_number() over (order by activity_id) as n
+    from public.activities
+    where activity_type = 'email' and contact_id is not null
+) as activities
+inner join numbered_contacts on numbered_contacts.n = 1 + (activities.n * 7) % 20000
+where activities.n % 10 = 0;
+
 analyze;
 """
 
@@ -219,6 +233,10 @@ from generate_series(1, 30) as n;
 insert into public.activities (activity_type, direction, occurred_at, account_id, subject)
 select 'email', 'inbound', now(), account_id, 'Today ' || row_number() over ()
 from (select account_id from public.accounts order by account_id limit 280) as accounts;
+
+insert into public.activity_relations (activity_id, contact_id, source)
+select activity_id, (select contact_id from public.contacts order by contact_id limit 1), 'mail'
+from public.activities where subject like 'Today %' order by activity_id limit 30;
 
 update public.projects set stage = 'proposal'
 where project_id in (

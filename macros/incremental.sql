@@ -54,9 +54,25 @@
 
 
 {#
+    The start of an incremental run's lookback window: the newest change `relation` holds minus
+    lookback_days, as an ISO 8601 literal in UTC, so the planner sees a constant and uses the
+    indexes on the change timestamp. None for an empty table.
+#}
+{% macro incremental_cutoff(relation, timestamp_column, lookback_days) -%}
+    {%- set cutoff_query -%}
+        select to_char(
+            (max({{ timestamp_column }}) - interval '{{ lookback_days }} days') at time zone 'UTC',
+            'YYYY-MM-DD"T"HH24:MI:SS.US"+00"'
+        )
+        from {{ relation }}
+    {%- endset -%}
+    {{- return(run_query(cutoff_query).columns[0].values()[0]) -}}
+{%- endmacro %}
+
+
+{#
     The lookback window of an incremental run, read before its SQL is rendered:
-    - cutoff: the newest change the table holds minus lookback_days, as an ISO 8601 literal in
-      UTC, so the planner sees a constant and uses the indexes on the change timestamp;
+    - cutoff: incremental_cutoff;
     - is_small: at most max_share of the table's rows changed since the cutoff. Recomputing only
       the candidates pays off then; when most rows changed recently (a whole history imported
       this week) one pass over everything is faster than a lookup per row;
@@ -76,14 +92,7 @@
     {%- if not execute -%}
         {{- return(nothing) -}}
     {%- endif -%}
-    {%- set cutoff_query -%}
-        select to_char(
-            (max({{ timestamp_column }}) - interval '{{ lookback_days }} days') at time zone 'UTC',
-            'YYYY-MM-DD"T"HH24:MI:SS.US"+00"'
-        )
-        from {{ relation }}
-    {%- endset -%}
-    {%- set cutoff = run_query(cutoff_query).columns[0].values()[0] -%}
+    {%- set cutoff = incremental_cutoff(relation, timestamp_column, lookback_days) -%}
     {%- if cutoff is none -%}
         {{- return(nothing) -}}
     {%- endif -%}
@@ -194,4 +203,66 @@
         'sql': sql | trim,
         'write_only_changed': compare_with_table and not only_candidates,
     }) -}}
+{%- endmacro %}
+
+
+{#
+    The lookback window of an incremental model whose rows are not one per source row (the
+    bridge fct_activity_relations): cutoff (incremental_cutoff), and is_small when at most
+    max_share of the table's rows changed since then. Rows missing from or no longer in the
+    source are the model's post-hook's to find (reconcile_rows).
+#}
+{% macro incremental_recent(relation, timestamp_column, lookback_days, max_share=0.1) -%}
+    {%- set cutoff = incremental_cutoff(relation, timestamp_column, lookback_days) -%}
+    {%- if cutoff is none -%}
+        {{- return({'cutoff': none, 'is_small': false}) -}}
+    {%- endif -%}
+    {%- set share_query -%}
+        select
+            (
+                select count(*)
+                from {{ relation }}
+                where {{ timestamp_column }} >= cast('{{ cutoff }}' as timestamptz)
+            ) <= {{ max_share }} * (select count(*) from {{ relation }})
+    {%- endset -%}
+    {{- return({'cutoff': cutoff, 'is_small': run_query(share_query).columns[0].values()[0]}) -}}
+{%- endmacro %}
+
+
+{#
+    post-hook of an incremental model that copies the rows of changed parents from a view
+    (fct_activity_relations from int_activity_people): make the table hold exactly the view's
+    keys. Rows can go missing or stay behind in ways no timestamp shows: a relation deleted, an
+    activity deleted or left without a person, a row written with the insert stamp switched
+    off, rows deleted from the table by hand. A count and an order-free checksum of the keys
+    (`key_expression`, a bigint computed from columns both have, summed) compare the two in one
+    pass over each; only when they differ is every key compared, by an anti-join each way, and
+    the difference deleted or copied.
+#}
+{% macro reconcile_rows(relation, view_relation, key, key_expression, columns) -%}
+    do $reconcile$
+    begin
+        if (
+            select row(count(*), coalesce(sum({{ key_expression }}), 0)) from {{ relation }}
+        ) is distinct from (
+            select row(count(*), coalesce(sum({{ key_expression }}), 0)) from {{ view_relation }}
+        )
+        then
+            delete from {{ relation }} as target_rows
+            where not exists (
+                select
+                from {{ view_relation }} as source_rows
+                where source_rows.{{ key }} = target_rows.{{ key }}
+            );
+            insert into {{ relation }} ({{ columns | join(', ') }})
+            select {{ columns | join(', ') }}
+            from {{ view_relation }} as source_rows
+            where not exists (
+                select
+                from {{ relation }} as target_rows
+                where target_rows.{{ key }} = source_rows.{{ key }}
+            );
+        end if;
+    end
+    $reconcile$
 {%- endmacro %}

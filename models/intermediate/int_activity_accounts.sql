@@ -20,49 +20,50 @@ relations as (
 
 ),
 
-touched as (
+primary_accounts as (
 
     -- The account the activity counts for (fct_activities: its own, its project's, its
-    -- contact's, its converted lead's), and the account of every person related to it.
+    -- contact's, its converted lead's).
     select
         activity_id,
         account_id,
-        true as is_primary_account
+        true as is_primary_account,
+        occurred_at,
+        occurred_date
     from activities
-
-    union all
-
-    select
-        activity_id,
-        account_id,
-        false as is_primary_account
-    from relations
+    where account_id <> {{ unknown_member_id() }}
 
 ),
 
-per_account as (
+further_accounts as (
 
+    -- The accounts of the people related to it, other than that one: once per account however
+    -- many of its people the activity concerns.
     select
-        activity_id,
-        account_id,
-        bool_or(is_primary_account) as is_primary_account
-    from touched
-    where account_id <> {{ unknown_member_id() }}
-    group by activity_id, account_id
+        relations.activity_id,
+        relations.account_id,
+        false as is_primary_account,
+        activities.occurred_at,
+        activities.occurred_date
+    from relations
+    inner join activities
+        on relations.activity_id = activities.activity_id
+    where
+        relations.account_id <> {{ unknown_member_id() }}
+        and relations.account_id <> activities.account_id
+    group by
+        relations.activity_id,
+        relations.account_id,
+        activities.occurred_at,
+        activities.occurred_date
 
 ),
 
 final as (
 
-    select
-        per_account.activity_id,
-        per_account.account_id,
-        per_account.is_primary_account,
-        activities.occurred_at,
-        activities.occurred_date
-    from per_account
-    inner join activities
-        on per_account.activity_id = activities.activity_id
+    select * from primary_accounts
+    union all
+    select * from further_accounts
 
 )
 
