@@ -132,9 +132,9 @@ def test_a_normal_night_copies_candidates_only_and_matches_a_full_rebuild(
     # 30 with C1, 20 on L1, 15 with C2, 12 with L2, the new call's C3 and C2, activity 1's C3.
     assert len(first.rows) == 30 + 20 + 15 + 12 + 2 + 1
     assert len(by_person) == len(first.rows)
-    accounts = {row["lead_id"] or row["contact_id"]: set() for row in first.rows}
+    accounts: dict[UUID, set[UUID]] = {}
     for row in first.rows:
-        accounts[row["lead_id"] or row["contact_id"]].add(row["account_id"])
+        accounts.setdefault(row["lead_id"] or row["contact_id"], set()).add(row["account_id"])
     assert accounts[L1] == {B}  # converted into B: every row of L1, primary or not, moved
     assert accounts[C2] == {A}  # C2 moved to A
     assert accounts[L2] == {UNKNOWN}
