@@ -24,6 +24,7 @@ import json
 import re
 import shlex
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -377,18 +378,24 @@ def save_profile(folder: Path, name: str, text: str) -> Path:
 # --- proposals ----------------------------------------------------------------------------------
 
 
-def sample_columns(table: SheetTable, rows: int = SAMPLE_ROWS) -> list[list[str]]:
-    """The first ``rows`` data rows' values, per column, blanks left out."""
+def sample_columns(
+    table: SheetTable, rows: int = SAMPLE_ROWS, also: Sequence[SheetTable] = ()
+) -> list[list[str]]:
+    """The first ``rows`` data rows' values, per column, blanks left out; with ``also`` (the
+    other sheets of a workbook with the same header row), the first ``rows`` of each as well."""
     columns: list[list[str]] = [[] for _ in table.headers]
-    seen = 0
-    for chunk in table.chunks(rows_per_chunk=rows):
-        for row in chunk.rows:
-            for index, cell in enumerate(row):
-                if cell.strip():
-                    columns[index].append(cell.strip())
-            seen += 1
+    for each in (table, *also):
+        seen = 0
+        for chunk in each.chunks(rows_per_chunk=rows):
+            for row in chunk.rows:
+                for index, cell in enumerate(row):
+                    if cell.strip():
+                        columns[index].append(cell.strip())
+                seen += 1
+                if seen >= rows:
+                    break
             if seen >= rows:
-                return columns
+                break
     return columns
 
 
@@ -604,9 +611,12 @@ def describe_unknown_values(rows: list[tuple[str, str, int]], mapping: Mapping) 
 _REASONS = {"header": "header", "contents": "contents", "both": "header and contents"}
 
 
-def explain_mapping_needed(message: str, table: SheetTable, *, entity: str | None) -> str:
-    """The failure for a file no profile maps: the reason, the proposal, and the exact flags."""
-    proposal = propose(table.headers, sample_columns(table), entity=entity)
+def explain_mapping_needed(
+    message: str, table: SheetTable, *, entity: str | None, also: Sequence[SheetTable] = ()
+) -> str:
+    """The failure for a file no profile maps: the reason, the proposal, and the exact flags.
+    ``also``: the workbook's other sheets read with the same mapping, whose values count too."""
+    proposal = propose(table.headers, sample_columns(table, also=also), entity=entity)
     lines = [message, *describe_proposal(proposal)]
     if proposal.has_identity():
         flags = flags_for(proposal.overrides(), entity=proposal.entity)
@@ -624,9 +634,12 @@ def explain_mapping_needed(message: str, table: SheetTable, *, entity: str | Non
     return "\n".join(lines)
 
 
-def mapping_for_table(table: SheetTable, file_name: str, options: ImportOptions) -> Mapping:
+def mapping_for_table(
+    table: SheetTable, file_name: str, options: ImportOptions, also: Sequence[SheetTable] = ()
+) -> Mapping:
     """The mapping ``options`` give for ``table`` (profile, --entity, --map, --value); when none
-    fits, a CrmError with the proposal and the flags to pass."""
+    fits, a CrmError with the proposal and the flags to pass, judged on the values of ``table``
+    and of ``also`` (the other sheets of a workbook imported with it)."""
     try:
         return choose_mapping(
             table.headers,
@@ -638,7 +651,8 @@ def mapping_for_table(table: SheetTable, file_name: str, options: ImportOptions)
         )
     except MappingNeeded as exc:
         raise CrmError(
-            explain_mapping_needed(str(exc), table, entity=exc.entity), exit_code=exc.exit_code
+            explain_mapping_needed(str(exc), table, entity=exc.entity, also=also),
+            exit_code=exc.exit_code,
         ) from exc
 
 

@@ -179,7 +179,7 @@ def _import(
         table = open_table(path, sheet=options.sheet, encoding=options.encoding)
         tables = [table]
     result.encoding = table.encoding
-    mapping = mapping_for_table(table, name, options)
+    mapping = mapping_for_table(table, name, options, also=tables[1:])
     result.profile = mapping.variant.label
     result.entity = mapping.entity
     several = len(tables) > 1
@@ -191,6 +191,9 @@ def _import(
         batches: list[int] = []
         messages: list[str] = []
         done = 0
+        from ingest.validate import ValidationContext
+
+        decided = ValidationContext(file_name=name)  # one reading of each column for all sheets
         for each in tables:
             result.loading_sheet = each.sheet if several else None
             batch_id = open_batch(
@@ -211,7 +214,16 @@ def _import(
 
             label = f"{name}, sheet {each.sheet!r}" if several else name
             counts = _load_file(
-                conn, each, mapping, options, batch_id, sheet_progress, notes, label, several
+                conn,
+                each,
+                mapping,
+                options,
+                batch_id,
+                sheet_progress,
+                notes,
+                label,
+                several,
+                decided,
             )
             messages.append(describe(each, mapping, counts, notes))
             done += each.size
@@ -441,10 +453,13 @@ def _load_file(
     notes: dict[str, str],
     label: str | None = None,
     empty_ok: bool = False,
+    decided: ValidationContext | None = None,
 ) -> BatchCounts:
     """Load one table into batch ``batch_id``; ``label`` names it in messages (the file, or the
     file and sheet); ``empty_ok``: a table with no data rows loads nothing instead of failing
-    (one sheet of several)."""
+    (one sheet of several); ``decided``: where the decisions taken on evidence (a column's
+    decimal mark, date order, percent scale) are kept, so that the sheets of one workbook read
+    with one mapping read a column alike: the evidence of sheet "2024" holds for sheet "2025"."""
     from ingest.load import (
         EARLY_KEYS,
         STAGE,
@@ -475,6 +490,10 @@ def _load_file(
         decimal_separator=options.decimal_separator,
         years=options.years,
     )
+    if decided is not None:
+        context.decimal_marks = decided.decimal_marks
+        context.inferred_orders = decided.inferred_orders
+        context.percent_scales = decided.percent_scales
     _enlarge_temp_buffers(conn)
     conn.execute(f"drop table if exists {STAGE}, {EARLY_KEYS}")
     copy_columns = create_stage(conn, variant.entity)

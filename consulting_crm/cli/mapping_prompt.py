@@ -70,7 +70,10 @@ def ask_mapping_if_needed(
         return options  # the import reports it as usual
     show = _printer(console)
     show(reason)
-    proposal = propose(table.headers, sample_columns(table), entity=entity)
+    # A workbook's sheets with the same header row are imported with this mapping: their values
+    # count too.
+    also = [open_table(path, sheet=other) for other in table.same_column_sheets]
+    proposal = propose(table.headers, sample_columns(table, also=also), entity=entity)
     for line in describe_proposal(proposal):
         show(line)
     show("")
@@ -82,7 +85,7 @@ def ask_mapping_if_needed(
         show,
     )
     if chosen_entity != proposal.entity:
-        proposal = propose(table.headers, sample_columns(table), entity=chosen_entity)
+        proposal = propose(table.headers, sample_columns(table, also=also), entity=chosen_entity)
         for line in describe_proposal(proposal)[1:]:
             show(line)
     fields = [name for name, spec in ENTITY_FIELDS[chosen_entity].items() if spec.kind != "id"]
@@ -117,7 +120,7 @@ def ask_mapping_if_needed(
             continue
         from ingest.mapping import propose_values
 
-        all_values = sample_columns(table)[table.headers.index(column.header)]
+        all_values = sample_columns(table, also=also)[table.headers.index(column.header)]
         for value in propose_values(all_values, enum):
             labels = ENUMS[enum]
             proposed = value.target or ""
@@ -141,7 +144,7 @@ def ask_mapping_if_needed(
         and "account_name" in columns
     ):
         header = columns["account_name"]
-        every_row = sample_columns(table, rows=sys.maxsize)[table.headers.index(header)]
+        every_row = sample_columns(table, rows=sys.maxsize, also=also)[table.headers.index(header)]
         missing = unknown_accounts(list(dict.fromkeys(every_row)))
         if missing:
             from ingest.load.matching import listed

@@ -13,7 +13,9 @@ Also run on the rows of a people file that :mod:`ingest.load.people` routes to c
    (when exactly one account has that name), else the one whose domain is the email's. With
    ``--create-accounts`` (or ``create_accounts = true`` in the profile), a new contact that
    names its account by name alone and matches none gets one, as a project does
-   (:func:`~ingest.load.matching.create_named_accounts`). A new contact without an account is
+   (:func:`~ingest.load.matching.create_named_accounts`); one whose rows are all rejected
+   by a later rule is deleted again before the merge
+   (:func:`~ingest.load.matching.keep_used_accounts`). A new contact without an account is
    rejected; an ambiguous name lists the candidates.
 4. Merge (:func:`~ingest.load.merge.merge`).
 """
@@ -24,6 +26,7 @@ from ingest.entities import CONTACTS
 from ingest.load.context import LoadContext, MergeCounts
 from ingest.load.matching import (
     create_named_accounts,
+    keep_used_accounts,
     match_people,
     note_unknown_accounts,
     resolve_accounts,
@@ -67,4 +70,5 @@ def load_contacts(context: LoadContext, where: str = "true") -> MergeCounts:
         ),
     )
     note_unknown_accounts(context)
+    keep_used_accounts(context, "account_id")
     return merge(context, CONTACTS, where)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from uuid import UUID
 
 import psycopg
 
@@ -37,10 +38,10 @@ class LoadContext:
     cross_system: dict[str, int] = field(default_factory=dict)
     # --create-accounts (or the profile's create_accounts): a project or contact whose account
     # name matches no account creates one (:func:`~ingest.load.matching.create_named_accounts`),
-    # and the names of the accounts it created, in the order the file first names them.
+    # and the ids and names of the accounts it created, in the order the file first names them.
     create_accounts: bool = False
     dry_run: bool = False  # the summary says "would create" (the transaction is rolled back)
-    created_accounts: list[str] = field(default_factory=list)
+    created_accounts: list[tuple[UUID, str]] = field(default_factory=list)
     # Filled by the Stager: leads already inserted while reading, rows left for the merge.
     early_inserted: int = 0
     staged_for_merge: int | None = None

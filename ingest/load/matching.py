@@ -233,7 +233,7 @@ def create_named_accounts(
             order by {key}, s.row_number
         ) wanted
         order by wanted.row_number
-        returning name
+        returning account_id, name
         """,  # type: ignore[arg-type]
         {"source": context.source, "batch": context.batch_id},
     ).fetchall()
@@ -247,12 +247,41 @@ def create_named_accounts(
         """,
         {"batch": context.batch_id},
     )
-    names = [str(row[0]) for row in created]
-    context.created_accounts.extend(names)
+    context.created_accounts.extend((row[0], str(row[1])) for row in created)
+
+
+def keep_used_accounts(context: LoadContext, into: str, *, prefix: str = "account") -> None:
+    """Before the merge, after every rejection: delete the accounts
+    :func:`create_named_accounts` created that no row left in the stage uses (each of their rows
+    was rejected later, e.g. a won deal without a close date), so a rejected row leaves nothing
+    behind; then say in the summary which accounts were created."""
+    if not context.created_accounts:
+        return
+    dropped = {
+        row[0]
+        for row in context.conn.execute(
+            f"""
+            delete from public.accounts a
+            where a.account_id = any(%(created)s) and a.import_batch_id = %(batch)s
+              and not exists (select from {STAGE} s where s.{into} = a.account_id)
+            returning a.account_id
+            """,  # type: ignore[arg-type]
+            {
+                "created": [account for account, _ in context.created_accounts],
+                "batch": context.batch_id,
+            },
+        ).fetchall()
+    }
+    context.created_accounts[:] = [
+        (account, name) for account, name in context.created_accounts if account not in dropped
+    ]
+    if not context.created_accounts:
+        return
+    names = [name for _, name in context.created_accounts]
     count = f"{len(names)} account{'s' if len(names) != 1 else ''}"
     verb = "would create" if context.dry_run else "created"
     context.notes["created_accounts"] = (
-        f'{verb} {count} from the "{context.header(name)}" column: ' + listed(names)
+        f'{verb} {count} from the "{context.header(f"{prefix}_name")}" column: ' + listed(names)
     )
 
 

@@ -6,7 +6,9 @@
    ``--create-accounts`` (or ``create_accounts = true`` in the profile), a row that names its
    account by name alone and matches none gets the account whose name is the same letter case
    and white space aside, else a new one, one per distinct name
-   (:func:`~ingest.load.matching.create_named_accounts`). A row without an account is rejected
+   (:func:`~ingest.load.matching.create_named_accounts`); one whose rows are all rejected
+   by a later rule is deleted again before the merge
+   (:func:`~ingest.load.matching.keep_used_accounts`). A row without an account is rejected
    (the summary names the clients and the two ways to load them); an ambiguous name lists the
    candidates.
 3. Matching: the stored project with the same external id, else (the row has no external id)
@@ -28,6 +30,7 @@ from ingest.entities import PROJECTS
 from ingest.load.context import LoadContext, MergeCounts
 from ingest.load.matching import (
     create_named_accounts,
+    keep_used_accounts,
     note_unknown_accounts,
     resolve_accounts,
     resolve_external_ids,
@@ -149,4 +152,5 @@ def load_projects(context: LoadContext) -> MergeCounts:
         value="s.end_date",
         explain="'the end date is before the start date; correct one of them.'",
     )
+    keep_used_accounts(context, "account_id")
     return merge(context, PROJECTS)

@@ -131,6 +131,30 @@ def test_the_flag_creates_each_client_once_and_reuses_the_existing_ones(
     assert len(_deals(home)) == len(DEALS)
 
 
+def test_a_client_whose_every_row_is_rejected_is_not_created(
+    home: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Elm Oy's only deal is won without a close date (rejected after the accounts were matched);
+    # Fir AB's second deal is rejected the same way, its first one lands.
+    sheet = _deals_csv(
+        tmp_path / "deals.csv",
+        [
+            ("Elm Oy", "Lost cause", "won", "1000"),
+            ("Fir AB", "Good deal", "proposal", "2000"),
+            ("fir ab", "Won without a date", "won", "3000"),
+        ],
+    )
+    args = ["import", str(sheet), *DEAL_FLAGS, "--report-dir", str(tmp_path), "--create-accounts"]
+
+    assert main(args) == ExitCode.ROWS_REJECTED
+    out = _out(capsys)
+    assert 'created 1 account from the "Client" column: Fir AB' in out
+    assert "Elm Oy" not in [name for name, *_ in _accounts(home)]
+    assert _deals(home) == [("Fir AB", "Good deal")]
+    report = (tmp_path / "deals.rejected.csv").read_text(encoding="utf-8")
+    assert report.count("missing_close_date") == 2
+
+
 def test_without_the_flag_the_rows_are_rejected_naming_the_option(
     home: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -524,6 +524,43 @@ def test_a_rejected_row_of_a_later_sheet_is_reported_with_its_sheet(
     ]
 
 
+def test_the_sheets_of_a_workbook_are_read_as_one(
+    home: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One mapping reads every sheet, so the evidence of one sheet holds for the others: the
+    proposal lists the values of every sheet, and "12.000,00 €" in 2024 says how "8.000 €" in
+    2025 reads (on its own, that sheet would have to ask)."""
+    from tests.factories.spreadsheets import write_xlsx
+
+    header: list[Cell] = ["Kunde", "Projekt", "Phase", "Auftragswert", "Abschluss"]
+    book = write_xlsx(
+        tmp_path / "Aufträge.xlsx",
+        {
+            "2024": [header, ["Nordlicht GmbH", "Prozessaufnahme", "Gewonnen", "12.000,00 €",
+                              "15.03.2024"]],
+            "2025": [header, ["Nordlicht GmbH", "Rollout", "Angebot", "8.000 €", ""]],
+        },
+    )  # fmt: skip
+    args = ["import", str(book), "--report-dir", str(tmp_path), "--create-accounts"]
+    assert main(args) == ExitCode.FILE_FAILED
+    said = " ".join(capsys.readouterr().out.split())
+    assert '"Gewonnen" ×1 → won' in said
+    assert '"Angebot" ×1 → proposal' in said
+    flags = [
+        "--entity", "projects",
+        "--map", "Kunde=account_name", "--map", "Projekt=name", "--map", "Phase=stage",
+        "--map", "Auftragswert=amount", "--map", "Abschluss=close_date",
+        "--value", "stage:Gewonnen=won", "--value", "stage:Angebot=proposal",
+    ]  # fmt: skip
+    assert main([*args, *flags]) == ExitCode.OK
+    said = " ".join(capsys.readouterr().out.split())
+    assert "read with a decimal comma" in said
+    assert [(row[1], row[2]) for row in _projects(home)] == [
+        ("Prozessaufnahme", "12000.00"),
+        ("Rollout", "8000.00"),
+    ]
+
+
 def test_a_sheet_that_fails_leaves_nothing_of_the_workbook(
     home: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
