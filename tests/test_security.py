@@ -336,7 +336,7 @@ def test_supabase_auth_schema_is_left_alone(make_database: Callable[..., str]) -
             "where p.pronamespace = 'auth'::regnamespace order by 1"
         ).fetchall()
         conn.commit()
-        assert db.apply_schema(conn) == 5
+        assert db.apply_schema(conn) == 6
         after = conn.execute(
             "select p.oid::regprocedure::text, md5(pg_get_functiondef(p.oid)) from pg_proc p "
             "where p.pronamespace = 'auth'::regnamespace order by 1"
@@ -384,7 +384,7 @@ def test_version_2_database_is_upgraded_in_place(make_database: Callable[..., st
         conn.execute(VERSION_2_ACCESS)  # type: ignore[arg-type]
         conn.commit()
         assert db.schema_version(conn) == 2
-        assert db.apply_schema(conn) == 5
+        assert db.apply_schema(conn) == 6
         policies = conn.execute(
             "select tablename, string_agg(policyname, ',' order by policyname) "
             "from pg_policies where schemaname = 'public' group by tablename order by tablename"
