@@ -129,23 +129,7 @@ def resolve_accounts(
             """
         )
     if name in stage:
-        context.execute(
-            f"""
-            update {STAGE} s
-            set {into} = case when m.n = 1 then m.account_id end,
-                candidates = case when m.n > 1 then m.names end,
-                candidate_count = m.n
-            from (
-                select lower(a.name) as key, count(*) as n, min(a.account_id::text)::uuid
-                       as account_id,
-                       string_agg(a.name || coalesce(' [' || a.domain || ']', ''), ', '
-                                  order by a.name, a.domain) as names
-                from public.accounts a
-                group by lower(a.name)
-            ) m
-            where s.{into} is null and s.candidates is null and m.key = lower(s.{name})
-            """
-        )
+        match_account_names(context, into, "lower(a.name)", f"lower(s.{name})", f"s.{into} is null")
     if email_fallback and "email" in stage:
         context.execute(
             f"""
@@ -155,6 +139,31 @@ def resolve_accounts(
               and lower(a.domain) = lower(split_part(s.email, '@', 2))
             """
         )
+
+
+def match_account_names(
+    context: LoadContext, into: str, account_key: str, row_key: str, where: str
+) -> None:
+    """Set ``into`` on the stage rows ``where`` selects to the account whose ``account_key`` (SQL
+    over ``a``) equals the row's ``row_key`` (SQL over ``s``); when several accounts do, leave
+    their names (and domains) in ``candidates`` so the row is rejected with them named."""
+    context.execute(
+        f"""
+        update {STAGE} s
+        set {into} = case when m.n = 1 then m.account_id end,
+            candidates = case when m.n > 1 then m.names end,
+            candidate_count = m.n
+        from (
+            select {account_key} as key, count(*) as n,
+                   min(a.account_id::text)::uuid as account_id,
+                   string_agg(a.name || coalesce(' [' || a.domain || ']', ''), ', '
+                              order by a.name, a.domain) as names
+            from public.accounts a
+            group by 1
+        ) m
+        where {where} and s.candidates is null and m.key = {row_key}
+        """
+    )
 
 
 def spaced(text: str) -> str:
@@ -205,23 +214,7 @@ def create_named_accounts(
         f"and {spaced(f's.{name}')} <> '' {others}"
     )
     key = name_key(f"s.{name}")
-    context.execute(
-        f"""
-        update {STAGE} s
-        set {into} = case when m.n = 1 then m.account_id end,
-            candidates = case when m.n > 1 then m.names end,
-            candidate_count = m.n
-        from (
-            select {name_key("a.name")} as key, count(*) as n,
-                   min(a.account_id::text)::uuid as account_id,
-                   string_agg(a.name || coalesce(' [' || a.domain || ']', ''), ', '
-                              order by a.name, a.domain) as names
-            from public.accounts a
-            group by 1
-        ) m
-        where {eligible} and m.key = {key}
-        """
-    )
+    match_account_names(context, into, name_key("a.name"), key, eligible)
     created = context.conn.execute(
         f"""
         insert into public.accounts (name, source, external_system, import_batch_id)

@@ -15,6 +15,7 @@ import pytest
 
 from consulting_crm.cli import main
 from ingest.errors import ExitCode
+from tests.factories.imports import spawn_import
 
 DEAL_FLAGS = [
     "--entity", "projects",
@@ -302,15 +303,7 @@ def test_on_a_terminal_it_offers_to_create_the_missing_accounts(home: str, tmp_p
     import pexpect
 
     sheet = _deals_csv(tmp_path / "deals.csv")
-    env = {**os.environ, "COLUMNS": "200", "TERM": "dumb"}
-    child = pexpect.spawn(
-        sys.executable,
-        ["-m", "consulting_crm.cli", "import", str(sheet), "--report-dir", str(tmp_path)],
-        env=env,
-        encoding="utf-8",
-        timeout=60,
-        dimensions=(50, 200),
-    )
+    child = spawn_import(sheet, tmp_path)
     child.expect_exact("Load the rows as [projects]")
     child.sendline("")
     for header in ("Client", "Project", "Stage", "Value €"):  # the stages are our own words

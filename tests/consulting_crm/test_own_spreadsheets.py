@@ -24,6 +24,7 @@ from tests.factories.home_made import (
     german_pipeline_csv,
     messy_pipeline_xlsx,
 )
+from tests.factories.imports import spawn_import
 from tests.factories.spreadsheets import Cell
 
 GERMAN_FLAGS = [
@@ -240,21 +241,11 @@ def test_on_a_terminal_it_asks_column_by_column_then_saves(
     home: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A real pseudo-terminal: accept, change, skip, the stage values, then a profile name."""
-    import os
-
     import pexpect
 
     _import_clients(tmp_path, capsys)
     sheet = german_pipeline_csv(tmp_path / "Kunden 2025.csv")
-    env = {**os.environ, "COLUMNS": "200", "TERM": "dumb"}
-    child = pexpect.spawn(
-        sys.executable,
-        ["-m", "consulting_crm.cli", "import", str(sheet), "--report-dir", str(tmp_path)],
-        env=env,
-        encoding="utf-8",
-        timeout=60,
-        dimensions=(50, 200),
-    )
+    child = spawn_import(sheet, tmp_path)
     child.expect_exact('"Kunde" → account_name  (95% from the header;')
     child.expect_exact("Load the rows as [projects]")
     child.sendline("")

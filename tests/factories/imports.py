@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import psycopg
 
 from ingest.options import ImportOptions
 from ingest.results import FileResult
 from ingest.spreadsheet import import_spreadsheet
+
+if TYPE_CHECKING:
+    import pexpect
 
 TABLES = ("accounts", "contacts", "leads", "projects", "activities")
 
@@ -35,3 +41,18 @@ def run_import(
 def counts(result: FileResult) -> tuple[int, int, int, int]:
     c = result.counts
     return (c.inserted, c.updated, c.unchanged, c.rejected)
+
+
+def spawn_import(path: Path, report_dir: Path) -> pexpect.spawn:
+    """`crm import PATH` on a real pseudo-terminal (200 columns, a dumb terminal), so the
+    interactive mapping prompt asks its questions; answer them with expect/sendline."""
+    import pexpect
+
+    return pexpect.spawn(
+        sys.executable,
+        ["-m", "consulting_crm.cli", "import", str(path), "--report-dir", str(report_dir)],
+        env={**os.environ, "COLUMNS": "200", "TERM": "dumb"},
+        encoding="utf-8",
+        timeout=60,
+        dimensions=(50, 200),
+    )
