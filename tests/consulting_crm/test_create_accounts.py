@@ -15,7 +15,7 @@ import pytest
 
 from consulting_crm.cli import main
 from ingest.errors import ExitCode
-from tests.factories.imports import spawn_import
+from tests.factories.imports import spawn_import, use_database
 
 DEAL_FLAGS = [
     "--entity", "projects",
@@ -48,12 +48,7 @@ def _deals_csv(path: Path, rows: list[tuple[str, str, str, str]] = DEALS) -> Pat
 def home(make_database: Callable[..., str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
     """A database of its own, with two accounts already there, and a CRM_HOME of its own."""
     url = make_database()
-    for name in ("PGHOST", "PGPORT", "PGUSER", "PGDATABASE", "PGSERVICE", "PGHOSTADDR"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("DATABASE_URL", url)
-    monkeypatch.setenv("CRM_HOME", str(tmp_path / "crm-home"))
-    monkeypatch.setenv("CRM_CONFIG", str(tmp_path / "config.toml"))
-    monkeypatch.setenv("COLUMNS", "250")
+    use_database(monkeypatch, url, tmp_path, columns=250)
     with psycopg.connect(url) as conn:
         conn.execute("insert into accounts (name) values ('Cedar KG'), ('Dune Ltd')")
     return url

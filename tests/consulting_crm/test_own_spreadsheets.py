@@ -24,7 +24,7 @@ from tests.factories.home_made import (
     german_pipeline_csv,
     messy_pipeline_xlsx,
 )
-from tests.factories.imports import spawn_import
+from tests.factories.imports import spawn_import, use_database
 from tests.factories.spreadsheets import Cell
 
 GERMAN_FLAGS = [
@@ -46,12 +46,7 @@ GERMAN_FLAGS = [
 def home(make_database: Callable[..., str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
     """A database of its own and a CRM_HOME of its own (where profiles are saved)."""
     url = make_database()
-    for name in ("PGHOST", "PGPORT", "PGUSER", "PGDATABASE", "PGSERVICE", "PGHOSTADDR"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("DATABASE_URL", url)
-    monkeypatch.setenv("CRM_HOME", str(tmp_path / "crm-home"))
-    monkeypatch.setenv("CRM_CONFIG", str(tmp_path / "config.toml"))
-    monkeypatch.setenv("COLUMNS", "200")
+    use_database(monkeypatch, url, tmp_path)
     return url
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import psycopg
+import pytest
 
 from ingest.options import ImportOptions
 from ingest.results import FileResult
@@ -56,3 +57,14 @@ def spawn_import(path: Path, report_dir: Path) -> pexpect.spawn:
         timeout=60,
         dimensions=(50, 200),
     )
+
+
+def use_database(monkeypatch: pytest.MonkeyPatch, url: str, home: Path, columns: int = 200) -> None:
+    """Point `crm` (in this process and the ones it starts) at the database ``url`` only, with a
+    CRM_HOME and a (missing) config.toml under ``home``, and a console ``columns`` wide."""
+    for name in ("PGHOST", "PGPORT", "PGUSER", "PGDATABASE", "PGSERVICE", "PGHOSTADDR"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("CRM_HOME", str(home / "crm-home"))
+    monkeypatch.setenv("CRM_CONFIG", str(home / "config.toml"))
+    monkeypatch.setenv("COLUMNS", str(columns))
